@@ -1,0 +1,72 @@
+"""The Typer root of the ``hpf`` command: mounts each area's commands; holds no logic."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from hpf import __version__
+from hpf.calc.commands import app as calc_app
+from hpf.config_commands import app as config_app
+from hpf.clitools import one_line
+from hpf.db.commands import app as db_app
+from hpf.errors import DomainError
+from hpf.ledger.commands import app as ledger_app
+from hpf.org.commands import app as org_app
+from hpf.policy.commands import app as policy_app
+from hpf.web.commands import serve
+
+app = typer.Typer(
+    name="hpf",
+    help="住房公积金管理系统 hpf (Housing Provident Fund management system)",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hpf {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """住房公积金管理系统 hpf."""
+
+
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(policy_app, name="policy")
+app.add_typer(calc_app, name="calc")
+app.command("serve")(serve)
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI on ``argv``; usage and domain errors become one line on stderr and exit 2."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="hpf", standalone_mode=False)
+    except click.ClickException as exc:
+        typer.echo(f"hpf: 错误 error: {one_line(exc.format_message())}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("hpf: 已取消 aborted", err=True)
+        return 1
+    except DomainError as exc:
+        typer.echo(f"hpf: 错误 error: {exc.message_zh} ({exc.message_en})", err=True)
+        return 2
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run(sys.argv[1:]))

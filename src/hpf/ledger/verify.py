@@ -1,0 +1,232 @@
+"""Ledger verification (账本校验): proves the books from their postings.
+
+Four independent passes, each set-based SQL except the hash chain, which streams journals in
+order: (1) every journal has ≥2 postings that balance; (2) every running balance equals the
+sum of its postings; (3) every control account equals the sum of its children, and takes no
+postings itself; (4) the hash chain is intact and matches the chain head.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from hpf.ledger.rules import GENESIS_HASH, journal_hash
+
+STREAM_CHUNK = 50_000
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One failed check, naming the journal and/or account at fault."""
+
+    check: str
+    message: str
+    journal_id: int | None = None
+    account_code: str | None = None
+
+
+@dataclass
+class VerifyReport:
+    """What verification saw and found."""
+
+    journals: int = 0
+    postings: int = 0
+    accounts: int = 0
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_offending_journal(self) -> int | None:
+        ids = [p.journal_id for p in self.problems if p.journal_id is not None]
+        return min(ids) if ids else None
+
+
+def verify_ledger(session: Session, on_progress: Callable[[int], None] | None = None) -> VerifyReport:
+    """Run every check and return the report (nothing is written)."""
+    started = time.perf_counter()
+    report = VerifyReport()
+    report.journals = _count(session, "ledger_journal")
+    report.postings = _count(session, "ledger_posting")
+    report.accounts = _count(session, "ledger_account")
+    report.problems.extend(_check_journals_balance(session))
+    report.problems.extend(_check_running_balances(session))
+    report.problems.extend(_check_control_accounts(session))
+    report.problems.extend(_check_hash_chain(session, on_progress))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _count(session: Session, table: str) -> int:
+    return int(session.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
+
+
+def _check_journals_balance(session: Session) -> list[Problem]:
+    rows = session.execute(
+        text(
+            "SELECT j.id, COALESCE(p.n, 0) AS n, COALESCE(p.total, 0) AS total "
+            "FROM ledger_journal j LEFT JOIN (SELECT journal_id, COUNT(*) AS n, SUM(amount) AS total "
+            "FROM ledger_posting GROUP BY journal_id) p ON p.journal_id = j.id "
+            "WHERE p.n IS NULL OR p.n < 2 OR p.total <> 0 ORDER BY j.id LIMIT 10"
+        )
+    ).all()
+    return [
+        Problem(
+            "balance",
+            f"凭证 {r.id} 借贷不平（{r.n} 条分录，差额 {r.total} 分） journal {r.id} does not balance "
+            f"({r.n} postings, off by {r.total} fen)",
+            journal_id=int(r.id),
+        )
+        for r in rows
+    ]
+
+
+def _check_running_balances(session: Session) -> list[Problem]:
+    rows = session.execute(
+        text(
+            "SELECT a.code, a.balance, COALESCE(p.total, 0) AS total, p.last_journal "
+            "FROM ledger_account a LEFT JOIN (SELECT account_id, SUM(amount) AS total, "
+            "MAX(journal_id) AS last_journal FROM ledger_posting GROUP BY account_id) p "
+            "ON p.account_id = a.id "
+            "WHERE a.is_control = :false AND a.balance <> COALESCE(p.total, 0) "
+            "ORDER BY a.code LIMIT 10"
+        ),
+        {"false": False},
+    ).all()
+    return [
+        Problem(
+            "running_balance",
+            f"账户 {r.code} 余额 {r.balance} 分 ≠ 分录合计 {r.total} 分 account {r.code} balance "
+            f"{r.balance} ≠ sum of postings {r.total} (last journal {r.last_journal})",
+            account_code=r.code,
+        )
+        for r in rows
+    ]
+
+
+def _check_control_accounts(session: Session) -> list[Problem]:
+    problems = [
+        Problem(
+            "control",
+            f"统驭科目 {r.code} 余额 {r.balance} 分 ≠ 明细合计 {r.total} 分 control account {r.code} "
+            f"balance {r.balance} ≠ sum of its subsidiaries {r.total}",
+            account_code=r.code,
+        )
+        for r in session.execute(
+            text(
+                "SELECT c.code, c.balance, COALESCE(ch.total, 0) AS total FROM ledger_account c "
+                "LEFT JOIN (SELECT parent_id, SUM(balance) AS total FROM ledger_account "
+                "WHERE parent_id IS NOT NULL GROUP BY parent_id) ch ON ch.parent_id = c.id "
+                "WHERE c.is_control = :true AND c.balance <> COALESCE(ch.total, 0) ORDER BY c.code"
+            ),
+            {"true": True},
+        ).all()
+    ]
+    problems.extend(
+        Problem(
+            "control",
+            f"凭证 {r.journal_id} 直接记入统驭科目 {r.code} journal {r.journal_id} posts to "
+            f"control account {r.code}",
+            journal_id=int(r.journal_id),
+            account_code=r.code,
+        )
+        for r in session.execute(
+            text(
+                "SELECT p.journal_id, a.code FROM ledger_posting p JOIN ledger_account a "
+                "ON a.id = p.account_id WHERE a.is_control = :true ORDER BY p.journal_id LIMIT 10"
+            ),
+            {"true": True},
+        ).all()
+    )
+    return problems
+
+
+def _check_hash_chain(
+    session: Session, on_progress: Callable[[int], None] | None
+) -> list[Problem]:
+    """Recompute every journal's hash in order from one ordered stream of journal × posting."""
+    rows = session.connection().execute(
+        text(
+            "SELECT j.id, j.idempotency_key, j.kind, j.branch_id, j.posting_date, j.value_date, "
+            "j.reverses_id, j.memo, j.prev_hash, j.hash, p.account_id, p.amount "
+            "FROM ledger_journal j LEFT JOIN ledger_posting p ON p.journal_id = j.id "
+            "ORDER BY j.id"
+        ).execution_options(yield_per=STREAM_CHUNK)
+    )
+    prev_hash = GENESIS_HASH
+    expected_id = 1
+    current: Any = None
+    legs: list[tuple[int, int]] = []
+    for row in rows:
+        if current is not None and row.id != current.id:
+            problem = _check_one(current, legs, prev_hash, expected_id)
+            if problem is not None:
+                return [problem]
+            prev_hash = current.hash
+            expected_id += 1
+            legs = []
+            if on_progress is not None and expected_id % STREAM_CHUNK == 0:
+                on_progress(expected_id - 1)
+        current = row
+        if row.account_id is not None:
+            legs.append((int(row.account_id), int(row.amount)))
+    if current is not None:
+        problem = _check_one(current, legs, prev_hash, expected_id)
+        if problem is not None:
+            return [problem]
+        prev_hash = current.hash
+        expected_id += 1
+    head = session.execute(text("SELECT last_seq, last_hash FROM ledger_chain_head")).first()
+    if head is None or head.last_seq != expected_id - 1 or head.last_hash != prev_hash:
+        return [
+            Problem(
+                "hash_chain",
+                "链头与最后一张凭证不一致（凭证被删除或截断） chain head does not match the last "
+                "journal (journals deleted or truncated)",
+                journal_id=expected_id - 1 if expected_id > 1 else None,
+            )
+        ]
+    return []
+
+
+def _check_one(j: Any, legs: list[tuple[int, int]], prev_hash: str, expected_id: int) -> Problem | None:
+    if j.id != expected_id:
+        return Problem(
+            "hash_chain",
+            f"凭证号不连续：缺少凭证 {expected_id} journal {expected_id} is missing from the chain",
+            journal_id=expected_id,
+        )
+    digest = journal_hash(
+        prev_hash,
+        int(j.id),
+        j.idempotency_key,
+        j.kind,
+        int(j.branch_id),
+        _as_date(j.posting_date),
+        _as_date(j.value_date),
+        None if j.reverses_id is None else int(j.reverses_id),
+        j.memo,
+        legs,
+    )
+    if j.prev_hash != prev_hash or j.hash != digest:
+        return Problem(
+            "hash_chain",
+            f"凭证 {j.id} 哈希链断裂（内容被篡改） journal {j.id} breaks the hash chain "
+            "(its content was altered)",
+            journal_id=int(j.id),
+        )
+    return None
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

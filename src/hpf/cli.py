@@ -55,15 +55,20 @@ def run(argv: list[str]) -> int:
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="hpf", standalone_mode=False)
-    except click.ClickException as exc:
-        typer.echo(f"hpf: 错误 error: {one_line(exc.format_message())}", err=True)
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except (click.ClickException, typer.exceptions.TyperException) as exc:
+        # typer >= 0.20 vendors click: its usage errors derive from TyperException
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        if message.strip():
+            typer.echo(f"hpf: 错误 error: {one_line(message)}", err=True)
+        return int(getattr(exc, "exit_code", 2))
+    except (click.exceptions.Abort, typer.Abort):
         typer.echo("hpf: 已取消 aborted", err=True)
         return 1
     except DomainError as exc:
         typer.echo(f"hpf: 错误 error: {exc.message_zh} ({exc.message_en})", err=True)
         return 2
+    except (click.exceptions.Exit, typer.Exit) as exc:
+        return int(exc.exit_code)
     return result if isinstance(result, int) else 0
 
 

@@ -139,8 +139,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         for backend_name in BACKENDS:
-            if f"[{backend_name}" in report.nodeid or f"-{backend_name}]" in report.nodeid or (
-                f"-{backend_name}-" in report.nodeid
+            if (
+                f"[{backend_name}" in report.nodeid
+                or f"-{backend_name}]" in report.nodeid
+                or (f"-{backend_name}-" in report.nodeid)
             ):
                 _outcomes[(backend_name, report.outcome)] += 1
 

@@ -33,7 +33,11 @@ def make_depositor_accounts(session: Session, branch: OrgUnit, count: int) -> li
     for _ in range(count):
         ref = f"P{next(_counter):09d}"
         account = open_subsidiary(
-            session, kind="depositor", ref=ref, name=f"职工{ref}", branch_id=branch.id,
+            session,
+            kind="depositor",
+            ref=ref,
+            name=f"职工{ref}",
+            branch_id=branch.id,
             opened_on=date(2023, 1, 1),
         )
         codes.append(account.code)

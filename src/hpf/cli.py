@@ -9,8 +9,8 @@ import typer
 
 from hpf import __version__
 from hpf.calc.commands import app as calc_app
-from hpf.config_commands import app as config_app
 from hpf.clitools import one_line
+from hpf.config_commands import app as config_app
 from hpf.db.commands import app as db_app
 from hpf.errors import DomainError
 from hpf.ledger.commands import app as ledger_app

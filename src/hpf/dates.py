@@ -61,4 +61,6 @@ def parse_date(text: str) -> date:
             return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
         return date.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput(f"无效日期：{text!r}（应为 YYYY-MM-DD）", f"invalid date: {text!r} (want YYYY-MM-DD)") from None
+        raise InvalidInput(
+            f"无效日期：{text!r}（应为 YYYY-MM-DD）", f"invalid date: {text!r} (want YYYY-MM-DD)"
+        ) from None

@@ -21,8 +21,17 @@ Rate = Decimal
 FEN_PER_YUAN = 100
 CENT = Decimal("0.01")
 
-_UNITS: dict[str, int] = {"": 1, "元": 1, "万": 10_000, "万元": 10_000, "亿": 100_000_000, "亿元": 100_000_000}
-_AMOUNT_RE = re.compile(r"^\s*([+-]?)\s*([0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)\s*(元|万元|万|亿元|亿)?\s*$")
+_UNITS: dict[str, int] = {
+    "": 1,
+    "元": 1,
+    "万": 10_000,
+    "万元": 10_000,
+    "亿": 100_000_000,
+    "亿元": 100_000_000,
+}
+_AMOUNT_RE = re.compile(
+    r"^\s*([+-]?)\s*([0-9][0-9,]*(?:\.[0-9]+)?|\.[0-9]+)\s*(元|万元|万|亿元|亿)?\s*$"
+)
 
 
 def round_half_up(value: Decimal, quantum: Decimal = CENT) -> Decimal:
@@ -34,7 +43,7 @@ def round_half_up(value: Decimal, quantum: Decimal = CENT) -> Decimal:
 
 def to_decimal(value: Decimal | int | str) -> Decimal:
     """Exact Decimal of an int, str or Decimal; floats are refused (they are not exact)."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise InvalidInput("金额不能是浮点数", "money must not be a binary float")
     if isinstance(value, Decimal):
         result = value
@@ -106,7 +115,11 @@ def truncate_to(fen: Fen, granularity_fen: Fen) -> Fen:
     _require_int(fen)
     if granularity_fen <= 0:
         raise InvalidInput("取整单位必须为正数", "granularity must be positive")
-    return (fen // granularity_fen) * granularity_fen if fen >= 0 else -((-fen) // granularity_fen) * granularity_fen
+    return (
+        (fen // granularity_fen) * granularity_fen
+        if fen >= 0
+        else -((-fen) // granularity_fen) * granularity_fen
+    )
 
 
 def parse_rate(text: str | Decimal | int) -> Rate:
@@ -142,4 +155,6 @@ def _format_scaled(fen: Fen, yuan_per_unit: int, places: int) -> str:
 
 def _require_int(fen: object) -> None:
     if isinstance(fen, bool) or not isinstance(fen, int):
-        raise InvalidInput("金额必须是整数分", f"money must be integer fen, got {type(fen).__name__}")
+        raise InvalidInput(
+            "金额必须是整数分", f"money must be integer fen, got {type(fen).__name__}"
+        )

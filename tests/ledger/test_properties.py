@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from factories import make_branch, make_depositor_accounts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from factories import make_branch, make_depositor_accounts
 from hpf.ledger import chart
 from hpf.ledger.bulk import post_many
 from hpf.ledger.models import Journal
@@ -25,12 +25,19 @@ GL = [chart.HPF_BANK_DEPOSITS, chart.INCOME_LOAN_INTEREST, chart.EXPENSE_DEPOSIT
 
 amounts = st.integers(min_value=1, max_value=10**12)
 op = st.one_of(
-    st.tuples(st.just("post"), st.lists(st.tuples(st.integers(0, 5), amounts), min_size=1, max_size=4)),
+    st.tuples(
+        st.just("post"), st.lists(st.tuples(st.integers(0, 5), amounts), min_size=1, max_size=4)
+    ),
     st.tuples(st.just("reverse"), st.integers(0, 1000)),
     st.tuples(st.just("replay"), st.integers(0, 1000)),
     st.tuples(st.just("conflict"), st.integers(0, 1000)),
-    st.tuples(st.just("unbalanced"), st.lists(st.tuples(st.integers(0, 5), amounts), min_size=2, max_size=4)),
-    st.tuples(st.just("bulk"), st.lists(st.tuples(st.integers(0, 5), amounts), min_size=1, max_size=5)),
+    st.tuples(
+        st.just("unbalanced"),
+        st.lists(st.tuples(st.integers(0, 5), amounts), min_size=2, max_size=4),
+    ),
+    st.tuples(
+        st.just("bulk"), st.lists(st.tuples(st.integers(0, 5), amounts), min_size=1, max_size=5)
+    ),
 )
 
 
@@ -105,8 +112,14 @@ def _run(session: Session, ops: list[tuple[str, object]]) -> None:
             assert again.replayed and again.journal_id == jid
         elif kind == "conflict" and posted:
             key, draft, _ = posted[int(arg) % len(posted)]  # type: ignore[call-overload]
-            changed = JournalDraft(draft.kind, draft.branch_id, draft.posting_date,
-                                   draft.value_date, draft.legs, memo="changed")
+            changed = JournalDraft(
+                draft.kind,
+                draft.branch_id,
+                draft.posting_date,
+                draft.value_date,
+                draft.legs,
+                memo="changed",
+            )
             try:
                 post(session, changed, idempotency_key=key)
                 raise AssertionError("a reused key with a different request must be refused")

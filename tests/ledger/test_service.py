@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from factories import make_branch, make_depositor_accounts
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from factories import make_branch, make_depositor_accounts
 from hpf.ledger import chart
 from hpf.ledger.models import Journal, Posting
 from hpf.ledger.rules import (
@@ -77,7 +77,10 @@ def test_unbalanced_journal_is_rejected_with_nothing_written(session: Session) -
     (acct,) = make_depositor_accounts(session, branch, 1)
     count = journal_count(session)
     draft = JournalDraft(
-        kind="manual", branch_id=branch.id, posting_date=D, value_date=D,
+        kind="manual",
+        branch_id=branch.id,
+        posting_date=D,
+        value_date=D,
         legs=(debit(chart.HPF_BANK_DEPOSITS, 100), credit(acct, 99)),
     )
     with pytest.raises(UnbalancedJournal):
@@ -90,7 +93,10 @@ def test_control_account_and_unknown_account_are_refused(session: Session) -> No
     branch = make_branch(session)
     for target in (chart.DEPOSITORS_FUNDS, "201-NOPE"):
         draft = JournalDraft(
-            kind="manual", branch_id=branch.id, posting_date=D, value_date=D,
+            kind="manual",
+            branch_id=branch.id,
+            posting_date=D,
+            value_date=D,
             legs=(debit(chart.HPF_BANK_DEPOSITS, 100), credit(target, 100)),
         )
         with pytest.raises(LedgerError):
@@ -101,14 +107,19 @@ def test_reversal_restores_balances_once(session: Session) -> None:
     branch = make_branch(session)
     (acct,) = make_depositor_accounts(session, branch, 1)
     posted = post(session, remittance(branch.id, acct, 7_700), idempotency_key="k-rev-orig")
-    rev = reverse(session, posted.journal_id, idempotency_key="k-rev", posting_date=date(2023, 7, 11))
+    rev = reverse(
+        session, posted.journal_id, idempotency_key="k-rev", posting_date=date(2023, 7, 11)
+    )
     assert balance_of(session, acct) == 0
     row = session.get(Journal, rev.journal_id)
     assert row is not None and row.reverses_id == posted.journal_id and row.value_date == D
-    assert reverse(session, posted.journal_id, idempotency_key="k-rev",
-                   posting_date=date(2023, 7, 11)).replayed
+    assert reverse(
+        session, posted.journal_id, idempotency_key="k-rev", posting_date=date(2023, 7, 11)
+    ).replayed
     with pytest.raises(LedgerError):
-        reverse(session, posted.journal_id, idempotency_key="k-rev-2", posting_date=date(2023, 7, 12))
+        reverse(
+            session, posted.journal_id, idempotency_key="k-rev-2", posting_date=date(2023, 7, 12)
+        )
     with pytest.raises(LedgerError):
         reverse(session, rev.journal_id, idempotency_key="k-rev-3", posting_date=date(2023, 7, 12))
     assert verify_ledger(session).ok
@@ -131,15 +142,19 @@ def test_verify_names_the_tampered_journal(session: Session, backend: str) -> No
     branch = make_branch(session)
     accts = make_depositor_accounts(session, branch, 3)
     ids = [
-        post(session, remittance(branch.id, a, 1_000 * (i + 1)), idempotency_key=f"k-tamper-{i}").journal_id
+        post(
+            session, remittance(branch.id, a, 1_000 * (i + 1)), idempotency_key=f"k-tamper-{i}"
+        ).journal_id
         for i, a in enumerate(accts)
     ]
     assert verify_ledger(session).ok
     victim = ids[1]
     _drop_triggers(session, backend)
     session.execute(
-        text("UPDATE ledger_posting SET amount = amount + 1 WHERE id = "
-             "(SELECT MIN(id) FROM ledger_posting WHERE journal_id = :j)"),
+        text(
+            "UPDATE ledger_posting SET amount = amount + 1 WHERE id = "
+            "(SELECT MIN(id) FROM ledger_posting WHERE journal_id = :j)"
+        ),
         {"j": victim},
     )
     report = verify_ledger(session)

@@ -16,7 +16,9 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
     url = get_settings().database_url
     migrate.upgrade(url, revision)
     current, head = migrate.current(url)
-    typer.echo(f"数据库已升级 database upgraded: {mask_url_password(url)} @ {current} (head {head})")
+    typer.echo(
+        f"数据库已升级 database upgraded: {mask_url_password(url)} @ {current} (head {head})"
+    )
 
 
 @app.command("current")

@@ -30,7 +30,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with hpf's per-dialect settings."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
+        )
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -75,12 +75,31 @@ def post_many(
         seq += 1
         legs = [(refs[leg.account].id, leg.amount) for leg in draft.legs]
         digest = journal_hash(
-            prev, seq, key, draft.kind, draft.branch_id, draft.posting_date, draft.value_date,
-            draft.reverses_id, draft.memo, legs,
+            prev,
+            seq,
+            key,
+            draft.kind,
+            draft.branch_id,
+            draft.posting_date,
+            draft.value_date,
+            draft.reverses_id,
+            draft.memo,
+            legs,
         )
         journal_rows.append(
-            (seq, key, request_hash, draft.kind, draft.memo, draft.branch_id, draft.posting_date,
-             draft.value_date, draft.reverses_id, prev, digest)
+            (
+                seq,
+                key,
+                request_hash,
+                draft.kind,
+                draft.memo,
+                draft.branch_id,
+                draft.posting_date,
+                draft.value_date,
+                draft.reverses_id,
+                prev,
+                digest,
+            )
         )
         for account_id, amount in legs:
             posting_rows.append((seq, account_id, amount))
@@ -105,8 +124,17 @@ def post_many(
 
 
 JOURNAL_COLUMNS = (
-    "id", "idempotency_key", "request_hash", "kind", "memo", "branch_id", "posting_date",
-    "value_date", "reverses_id", "prev_hash", "hash",
+    "id",
+    "idempotency_key",
+    "request_hash",
+    "kind",
+    "memo",
+    "branch_id",
+    "posting_date",
+    "value_date",
+    "reverses_id",
+    "prev_hash",
+    "hash",
 )
 
 
@@ -140,8 +168,10 @@ def _write(
         with cur.copy("COPY ledger_posting (journal_id, account_id, amount) FROM STDIN") as copy:
             for posting in posting_rows:
                 copy.write_row(posting)
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS hpf_balance_delta (id BIGINT, delta BIGINT) "
-                    "ON COMMIT DROP")
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS hpf_balance_delta (id BIGINT, delta BIGINT) "
+            "ON COMMIT DROP"
+        )
         cur.execute("TRUNCATE hpf_balance_delta")
         with cur.copy("COPY hpf_balance_delta (id, delta) FROM STDIN") as copy:
             for account_id in sorted(deltas):

@@ -49,7 +49,7 @@ def verify(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     else:
         first = report.first_offending_journal
         typer.echo(
-            f"账本校验失败 ledger verification FAILED"
+            "账本校验失败 ledger verification FAILED"
             + (f": first offending journal {first}" if first is not None else ""),
             err=True,
         )
@@ -60,7 +60,9 @@ def verify(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
 
 
 @app.command("balance")
-def balance(code: str = typer.Argument(..., help="Account code, e.g. 101 or 201-P000000001")) -> None:
+def balance(
+    code: str = typer.Argument(..., help="Account code, e.g. 101 or 201-P000000001"),
+) -> None:
     """Show an account's balance (in its normal direction). 查询科目余额。"""
     with domain_errors(), unit_of_work() as session:
         fen = balance_of(session, code)
@@ -84,9 +86,18 @@ def journal(journal_id: int = typer.Argument(..., help="Journal number.")) -> No
             .where(Posting.journal_id == journal_id)
             .order_by(Posting.id)
         ).all()
-        table = Table("科目 account", "名称 name", "借方 debit", "贷方 credit",
-                      title=f"凭证 {j.id} {j.kind} {j.posting_date} {j.memo}")
+        table = Table(
+            "科目 account",
+            "名称 name",
+            "借方 debit",
+            "贷方 credit",
+            title=f"凭证 {j.id} {j.kind} {j.posting_date} {j.memo}",
+        )
         for code, name, amount in rows:
-            table.add_row(code, name, format_yuan(amount) if amount > 0 else "",
-                          format_yuan(-amount) if amount < 0 else "")
+            table.add_row(
+                code,
+                name,
+                format_yuan(amount) if amount > 0 else "",
+                format_yuan(-amount) if amount < 0 else "",
+            )
     Console().print(table)

@@ -84,7 +84,9 @@ class Journal(Base):
     branch_id: Mapped[int] = mapped_column(Id, ForeignKey("org_unit.id"), index=True)
     posting_date: Mapped[date] = mapped_column(Date, index=True)
     value_date: Mapped[date] = mapped_column(Date)
-    reverses_id: Mapped[int | None] = mapped_column(Id, ForeignKey("ledger_journal.id"), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("ledger_journal.id"), unique=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))

@@ -134,5 +134,7 @@ def reversal_legs(legs: Iterable[Leg]) -> tuple[Leg, ...]:
 
 def _positive(fen: int) -> int:
     if isinstance(fen, bool) or not isinstance(fen, int) or fen <= 0:
-        raise InvalidInput("金额必须是正整数分", f"amount must be a positive integer fen, got {fen!r}")
+        raise InvalidInput(
+            "金额必须是正整数分", f"amount must be a positive integer fen, got {fen!r}"
+        )
     return fen

@@ -22,8 +22,8 @@ from hpf.ledger.models import Account, ChainHead, Journal, Posting
 from hpf.ledger.rules import (
     IdempotencyConflict,
     JournalDraft,
-    Leg,
     LedgerError,
+    Leg,
     check_balanced,
     journal_hash,
     reversal_legs,
@@ -116,15 +116,30 @@ def post(session: Session, draft: JournalDraft, *, idempotency_key: str) -> Post
     seq = head.last_seq + 1
     postings = [(refs[leg.account].id, leg.amount) for leg in draft.legs]
     digest = journal_hash(
-        head.last_hash, seq, key, draft.kind, draft.branch_id, draft.posting_date,
-        draft.value_date, draft.reverses_id, draft.memo, postings,
+        head.last_hash,
+        seq,
+        key,
+        draft.kind,
+        draft.branch_id,
+        draft.posting_date,
+        draft.value_date,
+        draft.reverses_id,
+        draft.memo,
+        postings,
     )
     session.execute(
         insert(Journal).values(
-            id=seq, idempotency_key=key, request_hash=request_hash, kind=draft.kind,
-            memo=draft.memo, branch_id=draft.branch_id, posting_date=draft.posting_date,
-            value_date=draft.value_date, reverses_id=draft.reverses_id,
-            prev_hash=head.last_hash, hash=digest,
+            id=seq,
+            idempotency_key=key,
+            request_hash=request_hash,
+            kind=draft.kind,
+            memo=draft.memo,
+            branch_id=draft.branch_id,
+            posting_date=draft.posting_date,
+            value_date=draft.value_date,
+            reverses_id=draft.reverses_id,
+            prev_hash=head.last_hash,
+            hash=digest,
         )
     )
     session.execute(
@@ -255,7 +270,8 @@ def _replay_of(session: Session, key: str, request_hash: str) -> Posted | None:
         return None
     if row.request_hash != request_hash:
         raise IdempotencyConflict(
-            f"幂等键 {key} 已用于另一笔不同的请求", f"idempotency key {key} was used for a different request"
+            f"幂等键 {key} 已用于另一笔不同的请求",
+            f"idempotency key {key} was used for a different request",
         )
     return Posted(int(row.id), replayed=True)
 
@@ -268,3 +284,47 @@ def _checked_key(key: str) -> str:
             f"idempotency key must be 1-{MAX_KEY_LENGTH} characters",
         )
     return key
+
+
+def open_subsidiaries(
+    session: Session, kind: str, accounts: Iterable[tuple[str, str, int, date]]
+) -> int:
+    """Open many subsidiary accounts at once from (ref, name, branch id, opened on); set-based.
+
+    Refs already open are refused as a whole batch (nothing written), so a retry of a batch
+    that committed is detected by the caller instead of silently half-applied.
+    """
+    if kind not in SUBSIDIARY_PARENTS:
+        raise InvalidInput(f"未知的明细账类型：{kind}", f"unknown subsidiary kind: {kind}")
+    parent = session.scalar(select(Account).where(Account.code == SUBSIDIARY_PARENTS[kind]))
+    if parent is None:
+        raise LedgerError("科目表未初始化", "chart of accounts missing: run hpf db upgrade")
+    rows = [
+        {
+            "code": subsidiary_code(parent.code, ref),
+            "name": name,
+            "chart_code": parent.chart_code,
+            "category": parent.category,
+            "normal_side": parent.normal_side,
+            "parent_id": parent.id,
+            "is_control": False,
+            "subsidiary_kind": kind,
+            "subsidiary_ref": ref,
+            "branch_id": branch_id,
+            "balance": 0,
+            "opened_on": opened_on,
+        }
+        for ref, name, branch_id, opened_on in accounts
+    ]
+    codes = [row["code"] for row in rows]
+    if len(set(codes)) != len(codes):
+        raise InvalidInput("批量开户中账号重复", "duplicate account references in one batch")
+    for start in range(0, len(codes), 900):
+        clash = session.scalar(
+            select(Account.code).where(Account.code.in_(codes[start : start + 900]))
+        )
+        if clash is not None:
+            raise InvalidInput(f"账户已存在：{clash}", f"account already open: {clash}")
+    for start in range(0, len(rows), 50_000):
+        session.execute(insert(Account), rows[start : start + 50_000])
+    return len(rows)

@@ -52,7 +52,9 @@ class VerifyReport:
         return min(ids) if ids else None
 
 
-def verify_ledger(session: Session, on_progress: Callable[[int], None] | None = None) -> VerifyReport:
+def verify_ledger(
+    session: Session, on_progress: Callable[[int], None] | None = None
+) -> VerifyReport:
     """Run every check and return the report (nothing is written)."""
     started = time.perf_counter()
     report = VerifyReport()
@@ -151,9 +153,7 @@ def _check_control_accounts(session: Session) -> list[Problem]:
     return problems
 
 
-def _check_hash_chain(
-    session: Session, on_progress: Callable[[int], None] | None
-) -> list[Problem]:
+def _check_hash_chain(session: Session, on_progress: Callable[[int], None] | None) -> list[Problem]:
     """Recompute every journal's hash in order from one ordered stream of journal × posting."""
     rows = session.connection().execute(
         text(
@@ -199,7 +199,9 @@ def _check_hash_chain(
     return []
 
 
-def _check_one(j: Any, legs: list[tuple[int, int]], prev_hash: str, expected_id: int) -> Problem | None:
+def _check_one(
+    j: Any, legs: list[tuple[int, int]], prev_hash: str, expected_id: int
+) -> Problem | None:
     if j.id != expected_id:
         return Problem(
             "hash_chain",

@@ -43,7 +43,8 @@ def create_unit(
         parent = session.scalar(select(OrgUnit).where(OrgUnit.code == (parent_code or "")))
         if parent is None or parent.kind != wanted_parent:
             raise InvalidInput(
-                f"上级机构 {parent_code} 不存在或类型不符", f"parent {parent_code} missing or of wrong kind"
+                f"上级机构 {parent_code} 不存在或类型不符",
+                f"parent {parent_code} missing or of wrong kind",
             )
         parent_id = parent.id
     unit = OrgUnit(

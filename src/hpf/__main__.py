@@ -1,0 +1,5 @@
+"""``python -m hpf`` runs the CLI."""
+
+from hpf.cli import main
+
+main()

@@ -64,6 +64,15 @@ def fen_from_yuan(yuan: Decimal | int | str) -> Fen:
     return int(round_half_up(to_decimal(yuan) * FEN_PER_YUAN, Decimal(1)))
 
 
+def div_round_half_up(num: int, den: int) -> int:
+    """``round_half_up(num / den)`` to an integer, exactly, from integers (ties away from zero)."""
+    if den <= 0:
+        raise ValueError("denominator must be positive")
+    if num >= 0:
+        return (2 * num + den) // (2 * den)
+    return -((-2 * num + den) // (2 * den))
+
+
 def fen_round(fen: Decimal) -> Fen:
     """Round an exact Decimal number of fen half-up to an integer fen."""
     return int(round_half_up(fen, Decimal(1)))

@@ -27,6 +27,7 @@ from decimal import Decimal
 
 from hpf.dates import days_inclusive
 from hpf.errors import InvalidInput
+from hpf.money import div_round_half_up
 
 DAYS_PER_YEAR = 360
 """The interest day count divisor (jishu × annual rate / 360)."""
@@ -90,14 +91,14 @@ def interest_fen(
         segment_end = points[index + 1] - _ONE_DAY if index + 1 < len(points) else end
         acc_num += balance * days_inclusive(day, segment_end) * rate_num
     # interest (fen) = Σ jishu(fen·days) × rate% / 100 / 360
-    return _div_round_half_up(acc_num, den * 100 * DAYS_PER_YEAR)
+    return div_round_half_up(acc_num, den * 100 * DAYS_PER_YEAR)
 
 
 def interest_from_jishu(jishu: int, annual_rate_pct: Decimal) -> int:
     """round_half_up(jishu × annual_rate / 360) in fen, for a jishu in fen·days at one rate."""
     _check_rate(annual_rate_pct)
     num, den = annual_rate_pct.as_integer_ratio()
-    return _div_round_half_up(jishu * num, den * 100 * DAYS_PER_YEAR)
+    return div_round_half_up(jishu * num, den * 100 * DAYS_PER_YEAR)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -162,13 +163,6 @@ def _common_denominator(rates: Iterable[Decimal]) -> int:
 def _scaled(rate: Decimal, den: int) -> int:
     num, rate_den = rate.as_integer_ratio()
     return num * (den // rate_den)
-
-
-def _div_round_half_up(num: int, den: int) -> int:
-    """round_half_up(num / den) to an integer, exactly (den > 0; ties away from zero)."""
-    if num >= 0:
-        return (2 * num + den) // (2 * den)
-    return -((-2 * num + den) // (2 * den))
 
 
 def _require_int(fen: object) -> None:

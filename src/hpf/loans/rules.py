@@ -35,6 +35,7 @@ from enum import StrEnum
 
 from hpf.dates import add_months
 from hpf.errors import InvalidInput
+from hpf.money import div_round_half_up
 
 MAX_MONTHS = 360
 """Term at most 30 years (domain.md section 6)."""
@@ -69,15 +70,6 @@ class Installment:
 # --- exact helpers ---------------------------------------------------------------------------
 
 
-def _div_round_half_up(num: int, den: int) -> int:
-    """round_half_up(num / den) to an integer, exactly (den > 0; ties away from zero)."""
-    if den <= 0:
-        raise ValueError("denominator must be positive")
-    if num >= 0:
-        return (2 * num + den) // (2 * den)
-    return -((-2 * num + den) // (2 * den))
-
-
 def _monthly_rate_ratio(annual_rate_pct: Decimal) -> tuple[int, int]:
     """The monthly rate i = annual / 12 / 100 as an exact ratio (numerator, denominator)."""
     num, den = annual_rate_pct.as_integer_ratio()
@@ -86,7 +78,7 @@ def _monthly_rate_ratio(annual_rate_pct: Decimal) -> tuple[int, int]:
 
 def _interest(balance_fen: int, rate: tuple[int, int]) -> int:
     """round(balance × i), half-up to the fen."""
-    return _div_round_half_up(balance_fen * rate[0], rate[1])
+    return div_round_half_up(balance_fen * rate[0], rate[1])
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -131,10 +123,10 @@ def annuity_payment(principal_fen: int, annual_rate_pct: Decimal, months: int) -
     validate_loan(principal_fen, annual_rate_pct, months)
     num, den = _monthly_rate_ratio(annual_rate_pct)
     if num == 0:
-        return _div_round_half_up(principal_fen, months)
+        return div_round_half_up(principal_fen, months)
     # With i = num/den: A = P·num·(den+num)^n / (den·((den+num)^n − den^n)), all integers.
     grown = (den + num) ** months
-    return _div_round_half_up(principal_fen * num * grown, den * (grown - den**months))
+    return div_round_half_up(principal_fen * num * grown, den * (grown - den**months))
 
 
 def annuity_schedule(
@@ -224,7 +216,7 @@ def _linear_rows(
     principal_fen: int, annual_rate_pct: Decimal, months: int, first_due: date
 ) -> list[Installment]:
     rate = _monthly_rate_ratio(annual_rate_pct)
-    part = _div_round_half_up(principal_fen, months)
+    part = div_round_half_up(principal_fen, months)
     rows: list[Installment] = []
     balance = principal_fen
     for n in range(1, months + 1):

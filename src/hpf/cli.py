@@ -8,15 +8,18 @@ import click
 import typer
 
 from hpf import __version__
+from hpf.auth.commands import audit_app, tokens_app, users_app
 from hpf.calc.commands import app as calc_app
 from hpf.clitools import one_line
 from hpf.config_commands import app as config_app
 from hpf.db.commands import app as db_app
 from hpf.errors import DomainError
+from hpf.interest.commands import app as interest_app
 from hpf.ledger.commands import app as ledger_app
 from hpf.org.commands import app as org_app
 from hpf.policy.commands import app as policy_app
 from hpf.web.commands import serve
+from hpf.workflow.commands import app as workflow_app
 
 app = typer.Typer(
     name="hpf",
@@ -47,6 +50,11 @@ app.add_typer(org_app, name="org")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(policy_app, name="policy")
 app.add_typer(calc_app, name="calc")
+app.add_typer(interest_app, name="interest")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit-trail")
+app.add_typer(workflow_app, name="workflow")
 app.command("serve")(serve)
 
 

@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     """A center's own policy TOML; when unset, the shipped Linyi defaults are used."""
     default_language: Literal["zh", "en"] = "zh"
     log_level: str = "INFO"
+    cookie_secure: bool = False
+    """Mark session cookies ``Secure`` (HPF_COOKIE_SECURE=true behind HTTPS)."""
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -178,3 +178,18 @@ def test_postings_sum_to_zero_overall(session: Session) -> None:
     for i, a in enumerate(accts):
         post(session, remittance(branch.id, a, 10 + i), idempotency_key=f"k-sum-{i}")
     assert session.scalar(select(func.sum(Posting.amount))) == 0
+
+
+def test_bulk_posting_to_many_accounts_uses_the_staging_join(session: Session) -> None:
+    from hpf.ledger.bulk import post_many
+    from hpf.ledger.service import STAGE_THRESHOLD
+
+    branch = make_branch(session)
+    accts = make_depositor_accounts(session, branch, STAGE_THRESHOLD + 50)
+    items = [
+        (f"many-{branch.id}-{i}", remittance(branch.id, a, 100 + i)) for i, a in enumerate(accts)
+    ]
+    result = post_many(session, items)
+    assert result.posted == len(accts)
+    assert [balance_of(session, a) for a in accts[:3]] == [-100, -101, -102]
+    assert verify_ledger(session).ok

@@ -64,7 +64,7 @@ def test_shipped_file_loads_every_section(policy: Policy) -> None:
         "value_added",
         "interest",
     )
-    assert [len(policy.history(s)) for s in SECTIONS] == [2, 2, 4, 1, 1, 1, 1, 1]
+    assert [len(policy.history(s)) for s in SECTIONS] == [3, 2, 4, 1, 1, 1, 1, 1]
     assert load_policy().source == policy.source  # no HPF_POLICY_FILE → shipped file
     assert get_policy() is get_policy()
 
@@ -96,17 +96,17 @@ def test_contribution_base_by_contribution_year(
 
 
 def test_contribution_before_first_entry_is_refused(policy: Policy) -> None:
-    snapshot = policy.on(date(2023, 6, 30))
+    snapshot = policy.on(date(2016, 6, 30))
     assert snapshot.get("contribution") is None
     with pytest.raises(InvalidInput, match="contribution") as info:
         _ = snapshot.contribution
-    assert "2023-07-01" in info.value.message_zh
-    assert snapshot.loan_rate.effective == date(2022, 10, 1)  # other sections still answer
+    assert "2016-07-01" in info.value.message_zh
+    assert snapshot.loan_rate.effective == date(2015, 8, 26)  # other sections still answer
     with pytest.raises(InvalidInput):
-        policy.on(date(2023, 6, 30), strict=True)
+        policy.on(date(2016, 6, 30), strict=True)
     with pytest.raises(InvalidInput):
         policy.on(datetime(2023, 7, 1))
-    policy.on(date(2023, 7, 1), strict=True)
+    policy.on(date(2016, 7, 1), strict=True)
 
 
 @pytest.mark.parametrize(

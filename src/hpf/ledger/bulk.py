@@ -16,9 +16,16 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from hpf.db.engine import is_sqlite
+from hpf.ledger.accrual import add_accruals, new_accumulator, write_accruals
 from hpf.ledger.models import Journal
 from hpf.ledger.rules import IdempotencyConflict, JournalDraft, check_balanced, journal_hash
-from hpf.ledger.service import _checked_key, _lock_head, control_parents, resolve_accounts
+from hpf.ledger.service import (
+    _checked_key,
+    _lock_head,
+    accrues,
+    control_parents,
+    resolve_accounts,
+)
 
 KEY_CHUNK = 900
 
@@ -71,6 +78,8 @@ def post_many(
     journal_rows: list[tuple[object, ...]] = []
     posting_rows: list[tuple[int, int, int]] = []
     deltas: dict[int, int] = defaultdict(int)
+    accruals = new_accumulator()
+    bearing = {ref.id for ref in refs.values() if accrues(ref)}
     for done, (key, request_hash, draft) in enumerate(todo, start=1):
         seq += 1
         legs = [(refs[leg.account].id, leg.amount) for leg in draft.legs]
@@ -104,6 +113,10 @@ def post_many(
         for account_id, amount in legs:
             posting_rows.append((seq, account_id, amount))
             deltas[account_id] += amount
+        if bearing:
+            add_accruals(
+                accruals, [leg for leg in legs if leg[0] in bearing], draft.value_date, draft.kind
+            )
         prev = digest
         if on_progress is not None and done % 10_000 == 0:
             on_progress(done)
@@ -114,6 +127,7 @@ def post_many(
             deltas[parent] += amount
             parent = parents.get(parent)
     _write(session, journal_rows, posting_rows, {a: d for a, d in deltas.items() if d != 0})
+    write_accruals(session, accruals)
     session.execute(
         text("UPDATE ledger_chain_head SET last_seq = :seq, last_hash = :hash WHERE id = 1"),
         {"seq": seq, "hash": prev},

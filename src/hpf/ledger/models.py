@@ -55,6 +55,8 @@ class Account(Base):
     """None for center-wide chart accounts; subsidiary accounts belong to a branch."""
     balance: Mapped[int] = mapped_column(Money, default=0)
     opened_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    """Set when the account is closed (销户); a closed account takes no postings."""
 
 
 class ChainHead(Base):
@@ -105,3 +107,20 @@ class Posting(Base):
     journal_id: Mapped[int] = mapped_column(Id, ForeignKey("ledger_journal.id"), index=True)
     account_id: Mapped[int] = mapped_column(Id, ForeignKey("ledger_account.id"))
     amount: Mapped[int] = mapped_column(Money)
+
+
+class InterestAccrual(Base):
+    """积数台账: per interest-bearing account and interest year (July 1 – June 30), the net amount
+    value-dated in that year and Σ amount × (days from its value date to June 30, inclusive).
+
+    Maintained by every posting (domain.md §4, "keep jishu incrementally"), so the annual
+    settlement is one set-based pass: jishu = opening × days in year + ``jishu`` of the year,
+    where opening = balance − Σ ``net`` of this and later years. Debit-positive like balances.
+    """
+
+    __tablename__ = "ledger_interest_accrual"
+
+    account_id: Mapped[int] = mapped_column(Id, ForeignKey("ledger_account.id"), primary_key=True)
+    year_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    net: Mapped[int] = mapped_column(Money, default=0)
+    jishu: Mapped[int] = mapped_column(Money, default=0)

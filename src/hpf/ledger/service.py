@@ -11,12 +11,19 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from hpf.db.engine import is_sqlite
 from hpf.errors import InvalidInput
+from hpf.ledger.accrual import (
+    INTEREST_BEARING_KINDS,
+    add_accruals,
+    new_accumulator,
+    write_accruals,
+)
 from hpf.ledger.chart import SUBSIDIARY_PARENTS, subsidiary_code
 from hpf.ledger.models import Account, ChainHead, Journal, Posting
 from hpf.ledger.rules import (
@@ -28,8 +35,17 @@ from hpf.ledger.rules import (
     journal_hash,
     reversal_legs,
 )
+from hpf.ledger.staging import stage
 
 MAX_KEY_LENGTH = 120
+STAGE_THRESHOLD = 2_000
+"""Above this many codes, accounts are resolved with one join against a staging table."""
+
+
+def _as_date(value: object) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,8 @@ class AccountRef:
     code: str
     is_control: bool
     parent_id: int | None
+    subsidiary_kind: str | None = None
+    closed_on: date | None = None
 
 
 def open_subsidiary(
@@ -115,6 +133,14 @@ def post(session: Session, draft: JournalDraft, *, idempotency_key: str) -> Post
         return replay
     seq = head.last_seq + 1
     postings = [(refs[leg.account].id, leg.amount) for leg in draft.legs]
+    accruals = new_accumulator()
+    add_accruals(
+        accruals,
+        [(refs[leg.account].id, leg.amount) for leg in draft.legs if accrues(refs[leg.account])],
+        draft.value_date,
+        draft.kind,
+    )
+    write_accruals(session, accruals)
     digest = journal_hash(
         head.last_hash,
         seq,
@@ -199,14 +225,32 @@ def resolve_accounts(session: Session, codes: Iterable[str]) -> dict[str, Accoun
     """Look up accounts by code; unknown codes and control accounts are refused."""
     wanted = sorted(set(codes))
     found: dict[str, AccountRef] = {}
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start : start + 900]
-        for row in session.execute(
-            select(Account.id, Account.code, Account.is_control, Account.parent_id).where(
-                Account.code.in_(chunk)
+    if len(wanted) > STAGE_THRESHOLD:
+        stage(session, "hpf_stage_codes", "code VARCHAR(40)", ((c,) for c in wanted))
+        query = text(
+            "SELECT a.id, a.code, a.is_control, a.parent_id, a.subsidiary_kind, a.closed_on "
+            "FROM ledger_account a JOIN hpf_stage_codes c ON c.code = a.code"
+        )
+        chunks: list[Any] = [session.execute(query)]
+    else:
+        chunks = [
+            session.execute(
+                select(
+                    Account.id,
+                    Account.code,
+                    Account.is_control,
+                    Account.parent_id,
+                    Account.subsidiary_kind,
+                    Account.closed_on,
+                ).where(Account.code.in_(wanted[start : start + 900]))
             )
-        ):
-            found[row.code] = AccountRef(row.id, row.code, row.is_control, row.parent_id)
+            for start in range(0, len(wanted), 900)
+        ]
+    for result in chunks:
+        for a_id, code, is_control, parent_id, kind, closed_on in result:
+            found[code] = AccountRef(
+                a_id, code, bool(is_control), parent_id, kind, _as_date(closed_on)
+            )
     missing = [c for c in wanted if c not in found]
     if missing:
         raise LedgerError(f"账户不存在：{missing[0]}", f"no such account: {missing[0]}")
@@ -216,7 +260,34 @@ def resolve_accounts(session: Session, codes: Iterable[str]) -> dict[str, Accoun
             f"统驭科目 {control[0]} 不能直接记账，请记入其明细账户",
             f"control account {control[0]} takes no postings; post to a subsidiary account",
         )
+    closed = [c for c in wanted if found[c].closed_on is not None]
+    if closed:
+        raise LedgerError(
+            f"账户 {closed[0]} 已于 {found[closed[0]].closed_on} 销户，不能记账",
+            f"account {closed[0]} was closed on {found[closed[0]].closed_on} and takes no postings",
+        )
     return found
+
+
+def close_account(session: Session, code: str, closed_on: date) -> None:
+    """Close (销户) a subsidiary account whose balance is zero; it takes no further postings."""
+    account = session.scalar(select(Account).where(Account.code == code).with_for_update())
+    if account is None or account.is_control:
+        raise LedgerError(f"账户不存在：{code}", f"no such account: {code}")
+    if account.closed_on is not None:
+        raise LedgerError(f"账户 {code} 已销户", f"account {code} is already closed")
+    if account.balance != 0:
+        raise LedgerError(
+            f"账户 {code} 余额不为零，不能销户",
+            f"account {code} has a non-zero balance and cannot close",
+        )
+    account.closed_on = closed_on
+    session.flush()
+
+
+def accrues(ref: AccountRef) -> bool:
+    """True when postings to this account accrue 积数 (depositor accounts)."""
+    return ref.subsidiary_kind in INTEREST_BEARING_KINDS
 
 
 def control_parents(session: Session) -> dict[int, int | None]:

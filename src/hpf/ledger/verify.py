@@ -3,7 +3,8 @@
 Four independent passes, each set-based SQL except the hash chain, which streams journals in
 order: (1) every journal has ≥2 postings that balance; (2) every running balance equals the
 sum of its postings; (3) every control account equals the sum of its children, and takes no
-postings itself; (4) the hash chain is intact and matches the chain head.
+postings itself; (4) the 积数 accrual table equals its recomputation from the postings; (5) the
+hash chain is intact and matches the chain head.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from hpf.ledger.accrual import INTEREST_BEARING_KINDS, NO_JISHU_KINDS
 from hpf.ledger.rules import GENESIS_HASH, journal_hash
 
 STREAM_CHUNK = 50_000
@@ -64,6 +66,7 @@ def verify_ledger(
     report.problems.extend(_check_journals_balance(session))
     report.problems.extend(_check_running_balances(session))
     report.problems.extend(_check_control_accounts(session))
+    report.problems.extend(_check_interest_accruals(session))
     report.problems.extend(_check_hash_chain(session, on_progress))
     report.seconds = time.perf_counter() - started
     return report
@@ -158,6 +161,53 @@ def _check_control_accounts(session: Session) -> list[Problem]:
         ).all()
     )
     return problems
+
+
+def _accrual_sql(dialect: str) -> tuple[str, str]:
+    """(interest-year start, days from value date to June 30 inclusive) as SQL expressions."""
+    if dialect == "sqlite":
+        year_start = "date(j.value_date, '-6 months', 'start of year', '+6 months')"
+        days = (
+            f"CAST(julianday(date({year_start}, '+1 year', '-1 day')) "
+            "- julianday(j.value_date) + 1 AS INTEGER)"
+        )
+    else:
+        year_start = "CAST(date_trunc('year', j.value_date - interval '6 months') + interval '6 months' AS date)"
+        days = f"(CAST({year_start} + interval '1 year' - interval '1 day' AS date) - j.value_date + 1)"
+    return year_start, days
+
+
+def _check_interest_accruals(session: Session) -> list[Problem]:
+    """The 积数 table equals its recomputation from the postings (set-based)."""
+    year_start, days = _accrual_sql(session.get_bind().dialect.name)
+    kinds = ", ".join(f"'{k}'" for k in sorted(INTEREST_BEARING_KINDS))
+    no_jishu = ", ".join(f"'{k}'" for k in sorted(NO_JISHU_KINDS))
+    rows = session.execute(
+        text(
+            "WITH derived AS MATERIALIZED ("
+            f"SELECT p.account_id, {year_start} AS year_start, SUM(p.amount) AS net, "
+            f"SUM(CASE WHEN j.kind IN ({no_jishu}) THEN 0 ELSE p.amount * {days} END) AS jishu "
+            "FROM ledger_posting p JOIN ledger_journal j ON j.id = p.journal_id "
+            f"JOIN ledger_account a ON a.id = p.account_id WHERE a.subsidiary_kind IN ({kinds}) "
+            f"GROUP BY p.account_id, {year_start}), "
+            "diff AS MATERIALIZED (SELECT account_id, year_start, SUM(net) AS net, SUM(jishu) AS jishu "
+            "FROM (SELECT account_id, year_start, net, jishu FROM ledger_interest_accrual "
+            "UNION ALL SELECT account_id, year_start, -net, -jishu FROM derived) u "
+            "GROUP BY account_id, year_start HAVING SUM(net) <> 0 OR SUM(jishu) <> 0) "
+            "SELECT a.code, d.year_start, d.net, d.jishu FROM diff d "
+            "JOIN ledger_account a ON a.id = d.account_id ORDER BY a.code LIMIT 10"
+        )
+    ).all()
+    return [
+        Problem(
+            "interest_accrual",
+            f"账户 {r.code} {r.year_start} 年度积数台账与分录不符 account {r.code} interest "
+            f"accrual for the year from {r.year_start} differs from its postings "
+            f"(net {r.net}, jishu {r.jishu})",
+            account_code=r.code,
+        )
+        for r in rows
+    ]
 
 
 def _check_hash_chain(session: Session, on_progress: Callable[[int], None] | None) -> list[Problem]:

@@ -1,0 +1,152 @@
+"""Page rendering (页面渲染): Jinja2 templates, the layout's context, navigation and flash messages.
+
+Every page gets ``_`` (the request's translator), ``lang``, the signed-in principal (or None),
+the CSRF token for its forms, the left navigation of its front door filtered by the principal's
+permissions, and the flash messages left by the previous request (one-shot cookie).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from hpf.money import format_yuan
+from hpf.web.i18n import HTML_LANG, LANGUAGE_NAMES, Catalogs
+from hpf.web.i18n import _ as N_
+from hpf.workflow.rules import CHANNELS
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+FLASH_COOKIE = "hpf_flash"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One link of a front door's left navigation."""
+
+    href: str
+    label: str
+    permissions: tuple[str, ...] = ()
+    """Shown to principals holding any of these; to everyone when empty."""
+
+
+NAVIGATION: dict[str, tuple[NavItem, ...]] = {
+    "public": (
+        NavItem("/", N_("Home")),
+        NavItem("/calc/loan", N_("Loan calculator")),
+        NavItem("/calc/interest", N_("Deposit interest calculator")),
+    ),
+    "console": (
+        NavItem("/console", N_("Dashboard"), ("workflow.read", "users.manage", "dashboard.read")),
+        NavItem("/console/applications", N_("Applications"), ("workflow.read",)),
+        NavItem("/console/users", N_("Users"), ("users.manage",)),
+        NavItem("/calc/loan", N_("Loan calculator")),
+    ),
+    "employer": (
+        NavItem("/employer", N_("Employer summary"), ("employer.self",)),
+        NavItem("/calc/loan", N_("Loan calculator")),
+    ),
+    "me": (
+        NavItem("/me", N_("My profile"), ("depositor.self",)),
+        NavItem("/me/applications", N_("My applications"), ("depositor.self",)),
+        NavItem("/calc/loan", N_("Loan calculator")),
+        NavItem("/calc/interest", N_("Deposit interest calculator")),
+    ),
+}
+
+FRONT_DOOR_TITLES = {
+    "public": N_("Housing Provident Fund"),
+    "console": N_("Staff console"),
+    "employer": N_("Employer online hall"),
+    "me": N_("Depositor online hall"),
+}
+
+
+def make_templates() -> Jinja2Templates:
+    """The template environment (autoescaping on, strict undefined names)."""
+    templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+    templates.env.filters["yuan"] = lambda fen: format_yuan(int(fen), grouping=True)
+    templates.env.globals["language_names"] = LANGUAGE_NAMES
+    templates.env.globals["channel_names"] = {
+        code: (c.name_zh, c.name_en) for code, c in CHANNELS.items()
+    }
+    return templates
+
+
+def front_door_of(principal: Any) -> str:
+    """The front door a principal belongs to (console, employer or me)."""
+    if principal is None:
+        return "public"
+    return {"staff": "console", "employer": "employer", "depositor": "me"}.get(
+        principal.kind, "public"
+    )
+
+
+def nav_for(door: str, principal: Any) -> list[NavItem]:
+    """The navigation of ``door`` with the items the principal may open."""
+    items = NAVIGATION.get(door, NAVIGATION["public"])
+    return [
+        item
+        for item in items
+        if not item.permissions
+        or (principal is not None and any(principal.has(p) for p in item.permissions))
+    ]
+
+
+def flash(response: Response, message: str, level: str = "success") -> None:
+    """Leave a one-shot message (a message id, translated when shown) for the next page."""
+    payload = quote(json.dumps([[level, message]], ensure_ascii=True), safe="")
+    response.set_cookie(FLASH_COOKIE, payload, httponly=True, samesite="lax", max_age=60)
+
+
+def _read_flashes(request: Request) -> list[tuple[str, str]]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return []
+    try:
+        data = json.loads(unquote(raw))
+        return [(str(level), str(text)) for level, text in data][:5]
+    except (ValueError, TypeError):
+        return []
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    door: str | None = None,
+) -> HTMLResponse:
+    """Render template ``name`` with the layout context of ``request``."""
+    app = request.app
+    catalogs: Catalogs = app.state.catalogs
+    translator = catalogs.for_request(request)
+    principal = getattr(request.state, "principal", None)
+    door = door or front_door_of(principal)
+    flashes = _read_flashes(request)
+    full: dict[str, Any] = {
+        "_": translator,
+        "lang": translator.lang,
+        "html_lang": HTML_LANG[translator.lang],
+        "principal": principal,
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "door": door,
+        "door_title": FRONT_DOOR_TITLES.get(door, FRONT_DOOR_TITLES["public"]),
+        "nav": nav_for(door, principal),
+        "current_path": request.url.path,
+        "flashes": flashes,
+        "is_htmx": request.headers.get("hx-request") == "true",
+    }
+    full.update(context or {})
+    templates: Jinja2Templates = app.state.templates
+    response = templates.TemplateResponse(request, name, full, status_code=status_code)
+    if flashes:
+        response.delete_cookie(FLASH_COOKIE)
+    return response

@@ -41,6 +41,7 @@ $(VENDOR)/.installed: package.json package-lock.json
 demo: $(VENV)/.installed assets
 	$(BIN)/hpf db upgrade
 	$(BIN)/hpf org seed
+	$(BIN)/hpf users seed-demo
 	$(BIN)/hpf serve --host 127.0.0.1 --port 8000
 
 serve: $(VENV)/.installed assets

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from hpf.auth.models import WebSession
+from hpf.auth.models import AuditRecord, WebSession
 from hpf.db.engine import unit_of_work
 
 HTML = {"accept": "text/html"}
@@ -134,10 +134,18 @@ def test_sign_in_failures_are_generic_then_lock(web: Any) -> None:
     no_csrf = client.post("/signin", data={**good, "csrf_token": "forged"})
     assert no_csrf.status_code == 403
     admin = web.client("sysadmin")
+    locked_table = re.compile(r'<table[^>]*id="locked-users".*?</table>', re.S)
     users = admin.request("GET", "/console/users", headers=HTML)
-    assert "approver" in users.text
+    assert "<td>approver</td>" in locked_table.search(users.text).group(0)  # type: ignore[union-attr]
+    with unit_of_work(web.url) as session:
+        locks = session.scalars(
+            select(AuditRecord.object_id).where(AuditRecord.action == "account.lock")
+        ).all()
+    assert str(web.user_ids["approver"]) in [str(o) for o in locks]
     unlocked = admin.request("POST", f"/console/users/{web.user_ids['approver']}/unlock")
     assert unlocked.status_code == 303
+    users = admin.request("GET", "/console/users", headers=HTML)
+    assert "<td>approver</td>" not in locked_table.search(users.text).group(0)  # type: ignore[union-attr]
     assert client.post("/signin", data=good, follow_redirects=False).status_code == 303
 
 

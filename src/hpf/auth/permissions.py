@@ -25,6 +25,10 @@ PERMISSIONS: dict[str, tuple[str, str]] = {
     "ledger.read": ("查看账务（余额、凭证）", "view the books (balances, journals)"),
     "ledger.post": ("财务记账", "post finance journals"),
     "ledger.verify": ("账本校验", "verify the books"),
+    "deposit.manage": (
+        "归集经办（催缴通知等）",
+        "contribution counter work (reminder notices to employers in arrears)",
+    ),
     "workflow.read": ("查看业务申请及进度", "view applications and their progress"),
     "workflow.submit": ("提交业务申请", "submit applications"),
     "workflow.accept": ("受理业务申请", "accept applications (受理)"),
@@ -55,7 +59,8 @@ _COUNTER_BASE = frozenset(
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # counter business (柜台经办): takes in and accepts applications, checks ID documents
-    "clerk": _COUNTER_BASE | {"workflow.submit", "workflow.accept", "person.unmask"},
+    "clerk": _COUNTER_BASE
+    | {"workflow.submit", "workflow.accept", "person.unmask", "deposit.manage"},
     # second pair of eyes on the application and its documents
     "reviewer": _COUNTER_BASE | {"workflow.review", "person.unmask"},
     # signs off; decides on masked data and the reviewed file

@@ -2,6 +2,11 @@
 
 Areas register their types at import time with :func:`register_business_type`; the staff steps
 each type needs per amount band come from ``hpf/workflow/routes.toml`` (审批权限配置).
+
+A type may give two checks run at submission (and resubmission): ``validate`` (the payload alone,
+no database: shape and formats) and ``check`` (the payload against the database and the
+applicant: e.g. that the employer named is the applicant's own). Both refuse by raising a
+DomainError; ``check`` writes nothing.
 """
 
 from __future__ import annotations
@@ -9,12 +14,14 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from hpf.auth.principal import Principal
 from hpf.workflow.rules import RouteTable, UnknownBusinessType, parse_route_table
 
 if TYPE_CHECKING:
@@ -27,6 +34,23 @@ Validate = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
+class Submission:
+    """What a type's ``check`` sees of a submission besides its (validated) payload."""
+
+    applicant: Principal
+    channel: str
+    branch_id: int
+    subject_ref: str | None
+    on: date
+    """The business day (China Standard Time) of the submission."""
+
+
+Check = Callable[[Session, Submission, Mapping[str, Any]], None]
+"""Checks a validated payload against the database and the applicant at submission (read only);
+raises a DomainError when the application may not be made."""
+
+
+@dataclass(frozen=True)
 class BusinessType:
     """One kind of application, e.g. ``contact_change`` 变更联系方式."""
 
@@ -35,6 +59,7 @@ class BusinessType:
     name_en: str
     on_complete: OnComplete | None = None
     validate: Validate | None = None
+    check: Check | None = None
 
 
 _REGISTRY: dict[str, BusinessType] = {}
@@ -47,11 +72,12 @@ def register_business_type(
     on_complete: OnComplete | None = None,
     *,
     validate: Validate | None = None,
+    check: Check | None = None,
 ) -> BusinessType:
     """Register (or replace) a business type; returns it."""
     if not code or len(code) > 40 or not code.replace("_", "").isalnum():
         raise ValueError(f"invalid business type code: {code!r}")
-    btype = BusinessType(code, name_zh, name_en, on_complete, validate)
+    btype = BusinessType(code, name_zh, name_en, on_complete, validate, check)
     _REGISTRY[code] = btype
     return btype
 

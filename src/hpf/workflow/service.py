@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -21,25 +21,28 @@ from hpf.auth import audit
 from hpf.auth.errors import PermissionDenied
 from hpf.auth.principal import Principal
 from hpf.db.engine import is_sqlite
+from hpf.deposits import applications as _deposit_types  # noqa: F401  (降比, 缓缴, 一链办理)
 from hpf.errors import InvalidInput
 from hpf.workflow import business_types as registry
 from hpf.workflow import contact_change as _contact_change  # noqa: F401  (registers the demo type)
 from hpf.workflow import rules
 from hpf.workflow.business_types import (
     BusinessType,
+    Submission,
     business_type,
     business_types,
     register_business_type,
     route_table,
 )
 from hpf.workflow.models import Application, ApplicationStep
-from hpf.workflow.stats import counts, online_rate
+from hpf.workflow.stats import BUSINESS_TZ, counts, online_rate
 from hpf.workflow.views import ApplicationView, StepView, load_views, route_of, search
 
 __all__ = [
     "ApplicationView",
     "BusinessType",
     "StepView",
+    "Submission",
     "act",
     "business_type",
     "business_types",
@@ -102,10 +105,16 @@ def submit(
     replay = _replay_of(session, key, digest)
     if replay is not None:
         return replay
+    at = _utc(now)
+    if btype.check is not None:
+        btype.check(
+            session,
+            Submission(applicant, received.code, branch_id, subject_ref, _business_day(at)),
+            clean,
+        )
     in_progress_key = f"{btype.code}:{applicant.user_id}"
     _refuse_in_progress(session, btype, in_progress_key)
     progress = rules.start(route_table().steps_for(btype.code, amount_fen), applicant.user_id)
-    at = _utc(now)
     app = Application(
         business_type=btype.code,
         status=progress.status,
@@ -221,9 +230,17 @@ def resubmit(
     app = _load(session, application_id, lock=True)
     progress = _progress(session, app)
     rules.transition(progress, rules.RESUBMIT, applicant.user_id)  # refuse before any change
+    btype = registry.business_type(app.business_type)
     if payload is not None:
-        btype = registry.business_type(app.business_type)
         app.payload = _payload_json(btype.validate(payload) if btype.validate else dict(payload))
+    if btype.check is not None:
+        btype.check(
+            session,
+            Submission(
+                applicant, app.channel, app.branch_id, app.subject_ref, _business_day(_utc(now))
+            ),
+            json.loads(app.payload),
+        )
     return _apply(session, app, progress, rules.RESUBMIT, applicant, comment, False, ip, now)
 
 
@@ -397,6 +414,10 @@ def _payload_json(payload: Mapping[str, Any]) -> str:
         return json.dumps(dict(payload), ensure_ascii=False, sort_keys=True)
     except (TypeError, ValueError):
         raise InvalidInput("申请内容须为JSON数据", "the payload must be JSON data") from None
+
+
+def _business_day(at: datetime) -> date:
+    return at.astimezone(BUSINESS_TZ).date()
 
 
 def _utc(now: datetime | None) -> datetime:

@@ -13,6 +13,7 @@ from hpf.calc.commands import app as calc_app
 from hpf.clitools import one_line
 from hpf.config_commands import app as config_app
 from hpf.db.commands import app as db_app
+from hpf.deposits.commands import app as employers_app
 from hpf.errors import DomainError
 from hpf.interest.commands import app as interest_app
 from hpf.ledger.commands import app as ledger_app
@@ -55,6 +56,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit-trail")
 app.add_typer(workflow_app, name="workflow")
+app.add_typer(employers_app, name="employers")
 app.command("serve")(serve)
 
 

@@ -36,7 +36,14 @@ ALLOWED_PUBLIC = (
     "/api/openapi.json",
     "/api/routes.json",
 )
-SAMPLES = {"{application_id}": "999999", "{user_id}": "999999", "{code}": "101"}
+SAMPLES = {
+    "{application_id}": "999999",
+    "{user_id}": "999999",
+    "{code}": "101",
+    "{remittance_id}": "999999",
+    "{employer_ref}": "000000999999",
+    "{depositor_ref}": "000000999999",
+}
 
 
 def concrete(path: str) -> str:

@@ -26,7 +26,17 @@ from starlette.routing import BaseRoute, Mount
 from hpf import __version__
 from hpf.config import Settings, get_settings
 from hpf.db.engine import session_factory
-from hpf.web import api, api_calc, console, portals, public, signin
+from hpf.web import (
+    api,
+    api_calc,
+    api_contributions,
+    console,
+    console_contributions,
+    portal_contributions,
+    portals,
+    public,
+    signin,
+)
 from hpf.web.errors import install_error_handlers
 from hpf.web.i18n import Catalogs, request_lang
 from hpf.web.security import is_public_path, route_permissions
@@ -60,7 +70,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_middleware(app, settings.default_language)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (public, api_calc, signin, console, portals, api):
+    for module in (
+        public,
+        api_calc,
+        signin,
+        console,
+        console_contributions,
+        portals,
+        portal_contributions,
+        api,
+        api_contributions,
+    ):
         app.include_router(module.router)
     _add_ops_routes(app)
     return app

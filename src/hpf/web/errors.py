@@ -61,6 +61,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "already_in_progress": 409,
     "idempotency_conflict": 409,
     "duplicate_login": 409,
+    "remittance_error": 409,
+    "no_arrears": 409,
 }
 """HTTP status of domain errors that are not plain bad input (400)."""
 

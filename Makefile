@@ -40,8 +40,7 @@ $(VENDOR)/.installed: package.json package-lock.json
 ## demo: create/migrate the embedded SQLite database and serve http://127.0.0.1:8000
 demo: $(VENV)/.installed assets
 	$(BIN)/hpf db upgrade
-	$(BIN)/hpf org seed
-	$(BIN)/hpf users seed-demo
+	$(BIN)/hpf demo seed
 	$(BIN)/hpf serve --host 127.0.0.1 --port 8000
 
 serve: $(VENV)/.installed assets

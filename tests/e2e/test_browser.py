@@ -1,10 +1,11 @@
 """Browser tests: Debian's Chromium driven by Playwright for Python against ``hpf serve``.
 
-A fresh migrated SQLite database is seeded with the org and the demo users (``hpf users
-seed-demo``) and served by a real ``hpf serve`` process on a free port. The demo workflow runs end
+A fresh migrated SQLite database is seeded with the org, the demo books and the demo users
+(``hpf demo seed``) and served by a real ``hpf serve`` process on a free port. The demo workflow runs end
 to end: a depositor applies online to change their phone (变更联系方式) and signs out, a clerk
 accepts, a reviewer reviews (which completes it), and the depositor then sees the new phone.
-A form posted without its CSRF token is refused. Screenshots of the main pages are written to
+A form posted without its CSRF token is refused. The employer agent uploads the December list:
+a file with a wrong amount is refused row by row, the drafted file is accepted and confirmed. Screenshots of the main pages are written to
 docs/screenshots/. Skipped when /usr/bin/chromium is missing, except under CI=true (then failed).
 """
 
@@ -23,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from hpf.auth.commands import DEMO_DEPOSITORS, DEMO_PASSWORD
+from hpf.auth.demo import DEMO_DEPOSITORS, DEMO_EMPLOYER, DEMO_PASSWORD
 from hpf.auth.masking import mask_phone
 from hpf.db.migrate import upgrade
 
@@ -60,7 +61,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
     upgrade(url)
     env = {**os.environ, "HPF_DATABASE_URL": url, "HPF_ENV": "development"}
-    subprocess.run([str(HPF), "users", "seed-demo"], env=env, check=True, capture_output=True)
+    subprocess.run([str(HPF), "demo", "seed"], env=env, check=True, capture_output=True)
     port = _free_port()
     server = subprocess.Popen(
         [str(HPF), "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -189,4 +190,53 @@ def test_loan_calculator_and_language_switch(browser: Any, base_url: str) -> Non
     page.click("#lang-en")
     page.wait_for_selector("h1:has-text('Loan calculator')")
     assert page.locator("html").get_attribute("lang") == "en"
+    page.context.close()
+
+
+def test_employer_uploads_and_confirms_the_month_list(
+    browser: Any, base_url: str, tmp_path: Path
+) -> None:
+    page = new_page(browser)
+    sign_in(page, base_url, "employer", DEMO_EMPLOYER[0])
+    page.goto(f"{base_url}/employer/remittance?month=2023-12")
+    assert page.get_attribute("#list-status", "data-status") == "draft"
+    assert page.locator("#upload-progress").count() == 1
+    template = page.request.get(base_url + str(page.get_attribute("#template-link", "href")))
+    assert template.ok
+    good = template.body()
+    header, *rows = good.decode("utf-8-sig").splitlines()
+    assert len(rows) == 12
+    # a negative employee amount on the first row: refused row by row, nothing changes
+    first = rows[0].split(",")
+    first[-1] = "-" + first[-1]
+    bad = "\r\n".join([header, ",".join(first), *rows[1:]]).encode("utf-8")
+    (tmp_path / "bad.csv").write_bytes(bad)
+    (tmp_path / "good.csv").write_bytes(good)
+    page.set_input_files("#file", str(tmp_path / "bad.csv"))
+    page.click("#upload-submit")
+    page.wait_for_selector("#row-errors tbody tr")
+    assert page.locator("#upload-rejected").count() == 1
+    shot(page, "employer-upload-errors")
+    page.set_input_files("#file", str(tmp_path / "good.csv"))
+    page.click("#upload-submit")
+    page.wait_for_selector("#upload-rejected", state="detached")
+    page.click("#confirm-submit")
+    page.wait_for_selector("#list-status[data-status=confirmed]")
+    shot(page, "employer-remittance")
+    page.context.close()
+
+
+def test_staff_and_depositor_see_the_books(browser: Any, base_url: str) -> None:
+    page = new_page(browser)
+    sign_in(page, base_url, "staff", "clerk")
+    page.goto(f"{base_url}/console/employers")
+    page.click("table a >> nth=0")
+    page.wait_for_load_state()
+    assert "临沂演示有限公司" in page.content()
+    shot(page, "console-employer")
+    sign_out(page)
+    sign_in(page, base_url, "depositor", DEMO_DEPOSITORS[0][0])
+    page.goto(f"{base_url}/me/statement?year=2023")
+    assert page.locator("[data-kind=interest_settlement]").inner_text() == "年度结息"
+    shot(page, "depositor-statement")
     page.context.close()

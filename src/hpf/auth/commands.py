@@ -7,8 +7,7 @@ or stdin, never from the command line.
 from __future__ import annotations
 
 import sys
-from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -17,11 +16,11 @@ from sqlalchemy.orm import Session
 
 from hpf.auth import service
 from hpf.auth.audit import verify_trail
+from hpf.auth.demo import DEMO_PASSWORD, seed_demo_users
 from hpf.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS, ROLES, render_markdown
 from hpf.clitools import domain_errors, fail, print_json
 from hpf.config import get_settings
 from hpf.db.engine import unit_of_work
-from hpf.identifiers import make_id_number
 from hpf.org import service as org_service
 
 users_app = typer.Typer(help="用户与角色 Users and roles", no_args_is_help=True)
@@ -29,9 +28,7 @@ tokens_app = typer.Typer(help="接口令牌 API tokens", no_args_is_help=True)
 audit_app = typer.Typer(help="审计留痕 Audit trail", no_args_is_help=True)
 
 KIND_HELP = "staff | employer | depositor"
-DEMO_PASSWORD = "Demo2023!"
 STAFF_ROLES = ("clerk", "reviewer", "approver", "finance", "auditor", "service_agent")
-WHOLE_CENTER_ROLES = ("finance", "auditor", "leadership", "sysadmin")
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -164,69 +161,13 @@ def permissions(
     Console().print(table)
 
 
-# (role, display name) of the demo staff; login = role name
-DEMO_STAFF = {
-    "clerk": "演示经办",
-    "reviewer": "演示复核",
-    "approver": "演示审批",
-    "finance": "演示财务",
-    "auditor": "演示稽核",
-    "service_agent": "演示客服",
-    "leadership": "演示领导",
-    "sysadmin": "演示管理员",
-}
-# (ID number, name, 个人账号) of the demo depositors; 371302 = 临沂市兰山区
-DEMO_DEPOSITORS = (
-    (make_id_number("371302", date(1988, 3, 14), 21, male=True), "张建国", "P900000001"),
-    (make_id_number("371302", date(1992, 11, 2), 44, male=False), "李秀英", "P900000002"),
-)
-DEMO_EMPLOYER = ("E0001", "演示单位经办人（临沂演示有限公司）")
-
-
 @users_app.command("seed-demo")
 def seed_demo() -> None:
     """Create demo users, one per role, password Demo2023! (development only). 创建演示用户。"""
     if get_settings().env == "production":
         fail("生产环境不能创建演示用户 refusing to create demo users when HPF_ENV=production")
-    made = []
     with domain_errors(), unit_of_work() as session:
-        org_service.seed_linyi(session)
-        branches = [u for u in org_service.list_units(session) if u.kind == "branch"]
-        if not branches:
-            fail("没有管理部 no branch in the organisation")
-        branch_id = branches[0].id
-
-        def add_once(kind: str, login: str, **kwargs: Any) -> None:
-            if service.find_user_id(session, kind, login) is None:
-                service.create_user(
-                    session,
-                    kind=kind,
-                    login_name=login,
-                    password=DEMO_PASSWORD,
-                    **kwargs,
-                )
-                made.append(f"{kind} {login}")
-
-        for role, name in DEMO_STAFF.items():
-            add_once(
-                "staff",
-                role,
-                display_name=f"{name} {role}",
-                roles=[role],
-                branch_id=branch_id,
-                whole_center=role in WHOLE_CENTER_ROLES,
-            )
-        add_once(
-            "employer",
-            DEMO_EMPLOYER[0],
-            display_name=DEMO_EMPLOYER[1],
-            employer_ref=DEMO_EMPLOYER[0],
-            branch_id=branch_id,
-        )
-        for id_number, name, ref in DEMO_DEPOSITORS:
-            add_once(
-                "depositor", id_number, display_name=name, depositor_ref=ref, branch_id=branch_id
-            )
+        made = seed_demo_users(session)
     typer.echo(
         f"已创建 {len(made)} 个演示用户 created {len(made)} demo users (password {DEMO_PASSWORD})"
     )

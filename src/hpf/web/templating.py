@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from hpf.ledger.kinds import kind_label
 from hpf.money import format_yuan
 from hpf.web.i18n import HTML_LANG, LANGUAGE_NAMES, Catalogs
 from hpf.web.i18n import _ as N_
@@ -82,6 +83,7 @@ def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
     templates.env.filters["yuan"] = lambda fen: format_yuan(int(fen), grouping=True)
     templates.env.globals["language_names"] = LANGUAGE_NAMES
+    templates.env.globals["kind_label"] = kind_label
     templates.env.globals["channel_names"] = {
         code: (c.name_zh, c.name_en) for code, c in CHANNELS.items()
     }

@@ -18,6 +18,7 @@ from hpf.errors import DomainError
 from hpf.interest.commands import app as interest_app
 from hpf.ledger.commands import app as ledger_app
 from hpf.org.commands import app as org_app
+from hpf.sim.commands import app as demo_app
 from hpf.policy.commands import app as policy_app
 from hpf.web.commands import serve
 from hpf.workflow.commands import app as workflow_app
@@ -57,6 +58,7 @@ app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit-trail")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(employers_app, name="employers")
+app.add_typer(demo_app, name="demo")
 app.command("serve")(serve)
 
 

@@ -18,9 +18,10 @@ from hpf.errors import DomainError
 from hpf.interest.commands import app as interest_app
 from hpf.ledger.commands import app as ledger_app
 from hpf.org.commands import app as org_app
-from hpf.sim.commands import app as demo_app
 from hpf.policy.commands import app as policy_app
+from hpf.sim.commands import app as demo_app
 from hpf.web.commands import serve
+from hpf.withdrawals.commands import app as withdrawals_app
 from hpf.workflow.commands import app as workflow_app
 
 app = typer.Typer(
@@ -59,6 +60,7 @@ app.add_typer(audit_app, name="audit-trail")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(employers_app, name="employers")
 app.add_typer(demo_app, name="demo")
+app.add_typer(withdrawals_app, name="withdrawals")
 app.command("serve")(serve)
 
 

@@ -242,6 +242,28 @@ def test_other_branch_clerk_is_refused_and_whole_center_is_not(session: Session)
     assert service.act(session, app_id, actor=central, action="accept").status == "accepted"
 
 
+def test_counter_clerk_may_apply_for_many_people_but_once_each(session: Session) -> None:
+    office = Office(session)
+
+    def at_counter(subject: str) -> int:
+        return service.submit(
+            session,
+            business_type="contact_change",
+            applicant=office.clerk,
+            channel="counter",
+            payload={"phone": "13912345678"},
+            branch_id=office.branch,
+            subject_ref=subject,
+            idempotency_key=f"wf-{next(_seq)}",
+        )
+
+    first = at_counter("P-ONE")
+    at_counter("P-TWO")  # the same clerk, another person: accepted
+    with pytest.raises(AlreadyInProgress) as err:
+        at_counter("P-ONE")
+    assert str(first) in err.value.message_zh
+
+
 def test_one_application_of_a_type_in_progress(session: Session) -> None:
     office = Office(session)
     first = apply(session, office)

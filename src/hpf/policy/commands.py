@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import BaseModel
 
 from hpf.clitools import domain_errors, print_json
 from hpf.dates import parse_date
 from hpf.money import format_yuan
 from hpf.policy.loader import SECTIONS, Policy, PolicySnapshot, load_policy
-from hpf.policy.schema import SECTION_LABELS, PolicyEntry
+from hpf.policy.schema import SECTION_LABELS
 
 app = typer.Typer(help="政策参数 Policy parameters", no_args_is_help=True)
 
@@ -59,13 +60,20 @@ def _display(name: str, value: Any) -> str:
     return _WORDS.get(str(value), str(value))
 
 
-def entry_values(entry: PolicyEntry) -> dict[str, Any]:
-    """An entry as the file writes it: TOML keys, amounts as yuan strings, Decimals as strings."""
+def entry_values(entry: BaseModel) -> dict[str, Any]:
+    """An entry as the file writes it: TOML keys, amounts as yuan strings, Decimals as strings.
+
+    Nested tables (the withdrawal types) become nested dicts, lists of text stay lists.
+    """
     out: dict[str, Any] = {}
     for name, info in type(entry).model_fields.items():
         value = getattr(entry, name)
         key = info.alias or name
-        if name.endswith("_fen") and isinstance(value, int):
+        if isinstance(value, BaseModel):
+            out[key] = entry_values(value)
+        elif isinstance(value, tuple):
+            out[key] = list(value)
+        elif name.endswith("_fen") and isinstance(value, int):
             out[key] = format_yuan(value)
         elif isinstance(value, Decimal):
             out[key] = str(value)
@@ -76,11 +84,19 @@ def entry_values(entry: PolicyEntry) -> dict[str, Any]:
     return out
 
 
-def _entry_lines(entry: PolicyEntry) -> list[str]:
+def _entry_lines(entry: BaseModel, indent: str = "  ") -> list[str]:
     lines: list[str] = []
     for name, info in type(entry).model_fields.items():
-        if name != "effective":
-            lines.append(f"  {info.title or name}: {_display(name, getattr(entry, name))}")
+        if name == "effective":
+            continue
+        value = getattr(entry, name)
+        if isinstance(value, BaseModel):
+            lines.append(f"{indent}{info.title or name}:")
+            lines.extend(_entry_lines(value, indent + "  "))
+        elif isinstance(value, tuple):
+            lines.append(f"{indent}{info.title or name}: {'、'.join(map(str, value)) or '无'}")
+        else:
+            lines.append(f"{indent}{info.title or name}: {_display(name, value)}")
     return lines
 
 

@@ -280,6 +280,56 @@ class LoanLimitEntry(PolicyEntry):
         return age + self.years_beyond_retirement
 
 
+class WithdrawalTypeRule(BaseModel):
+    """The parameters of one withdrawal type (提取类型), a ``[withdrawal.types.<type>]`` table.
+
+    Counts of 0 mean "no limit"; ``cap_yuan`` = "0" means no cap beyond the type's own rule.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=toml_key)
+
+    enabled: StrictBool = Field(title="办理 (enabled)")
+    closes_account: StrictBool = Field(title="销户提取 (closes the account)")
+    documents: tuple[Annotated[str, Field(min_length=1, max_length=60)], ...] = Field(
+        title="申请材料 (required documents)"
+    )
+    window_months: Count = Field(title="事项发生后可申请月数 (months after the event, 0 = any)")
+    min_interval_months: Count = Field(title="两次提取最短间隔月数 (min months between, 0 = none)")
+    max_times_per_year: Count = Field(title="每年最多次数 (max times a year, 0 = unlimited)")
+    cap_fen: Fen = Field(title="单次提取上限 (cap per withdrawal, 0 = none)")
+
+
+class WithdrawalTypes(BaseModel):
+    """Every withdrawal type of domain.md §5, each with its parameters (all must be listed)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    purchase: WithdrawalTypeRule = Field(title="购买住房 (purchase)")
+    build: WithdrawalTypeRule = Field(title="建造、翻建、大修 (build, rebuild, overhaul)")
+    loan_repayment: WithdrawalTypeRule = Field(title="偿还购房贷款 (loan repayment)")
+    rent: WithdrawalTypeRule = Field(title="租房 (rent)")
+    retirement: WithdrawalTypeRule = Field(title="离休、退休 (retirement)")
+    incapacity: WithdrawalTypeRule = Field(title="完全丧失劳动能力 (loss of working capacity)")
+    emigration: WithdrawalTypeRule = Field(title="出境定居 (settling abroad)")
+    death: WithdrawalTypeRule = Field(title="死亡或被宣告死亡 (death, inheritance)")
+    subsistence: WithdrawalTypeRule = Field(title="享受最低生活保障 (subsistence allowance)")
+    unemployment: WithdrawalTypeRule = Field(title="离职封存 (unemployment after leaving)")
+    elevator: WithdrawalTypeRule = Field(title="既有住宅加装电梯 (elevator retrofit)")
+    serious_illness: WithdrawalTypeRule = Field(title="重大疾病 (serious illness)")
+
+    @model_validator(mode="after")
+    def _closing_grounds(self) -> WithdrawalTypes:
+        # 条例 art. 24: retirement, incapacity and emigration close the account; on death the
+        # heirs take the whole balance.
+        for name in ("retirement", "incapacity", "emigration", "death"):
+            if not getattr(self, name).closes_account:
+                raise bad(
+                    f"{name} 提取依条例第二十四条必须销户（closes_account = true）",
+                    f"{name} withdrawals close the account by art. 24: closes_account = true",
+                )
+        return self
+
+
 class WithdrawalEntry(PolicyEntry):
     """提取 withdrawals (domain.md §5)."""
 
@@ -290,6 +340,10 @@ class WithdrawalEntry(PolicyEntry):
         title="失业提取须封存月数 (months frozen before unemployment withdrawal)"
     )
     decision_days: Count = Field(title="审核期限天数 (decision deadline, days)")
+    standing_order_allowed: StrictBool = Field(
+        title="允许约定提取还贷 (standing monthly withdrawals for a loan)"
+    )
+    types: WithdrawalTypes = Field(title="提取类型 (withdrawal types)")
 
     @model_validator(mode="after")
     def _ordered(self) -> WithdrawalEntry:

@@ -1,8 +1,10 @@
 """Workflow tables (业务流程): applications (申请件) and the steps taken on them (办理环节).
 
-``workflow_application.in_progress_key`` is ``"{business_type}:{applicant_user_id}"`` while the
-application is in progress and NULL once it is finished, so the UNIQUE constraint on it lets the
-database itself enforce one application of a type in progress per applicant (domain.md §9).
+``workflow_application.in_progress_key`` is ``"{business_type}:{applicant_user_id}:{subject_ref}"``
+(without the subject when the application names none) while the application is in progress and
+NULL once it is finished, so the UNIQUE constraint on it lets the database itself enforce one
+application of a type in progress per applicant and subject (domain.md §9): a person applying for
+themselves has one at a time, a counter clerk applying for many people is not held to one.
 ``awaiting`` is the step the application waits for (denormalised from ``route`` and ``status``
 so that inboxes are one indexed query).
 """

@@ -8,6 +8,7 @@ module adds permissions, branch scope (数据范围), idempotency and persistenc
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -23,6 +24,7 @@ from hpf.auth.principal import Principal
 from hpf.db.engine import is_sqlite
 from hpf.deposits import applications as _deposit_types  # noqa: F401  (降比, 缓缴, 一链办理)
 from hpf.errors import InvalidInput
+from hpf.withdrawals import application as _withdrawal_type  # noqa: F401  (提取)
 from hpf.workflow import business_types as registry
 from hpf.workflow import contact_change as _contact_change  # noqa: F401  (registers the demo type)
 from hpf.workflow import rules
@@ -112,7 +114,7 @@ def submit(
             Submission(applicant, received.code, branch_id, subject_ref, _business_day(at)),
             clean,
         )
-    in_progress_key = f"{btype.code}:{applicant.user_id}"
+    in_progress_key = in_progress_key_of(btype.code, applicant.user_id, subject_ref)
     _refuse_in_progress(session, btype, in_progress_key)
     progress = rules.start(route_table().steps_for(btype.code, amount_fen), applicant.user_id)
     app = Application(
@@ -385,6 +387,22 @@ def _replay_of(session: Session, key: str, digest: str) -> int | None:
             f"idempotency key {key} was used for a different application",
         )
     return int(row.id)
+
+
+def in_progress_key_of(business_type: str, applicant_user_id: int, subject_ref: str | None) -> str:
+    """The slot an application holds while in progress: one per applicant, type and subject.
+
+    A person applying for themselves has one application of a type in progress (domain.md §9);
+    a counter clerk applying for many people is not held to one at a time. Two channels serving
+    the same person at once are kept from overdrawing by the balance lock, not by this slot.
+    """
+    if subject_ref is None:
+        return f"{business_type}:{applicant_user_id}"
+    key = f"{business_type}:{applicant_user_id}:{subject_ref}"
+    if len(key) > 80:  # the column's width; codes and references are far shorter in practice
+        digest = hashlib.sha256(subject_ref.encode()).hexdigest()[:32]
+        key = f"{business_type}:{applicant_user_id}:{digest}"
+    return key
 
 
 def _refuse_in_progress(session: Session, btype: BusinessType, in_progress_key: str) -> None:

@@ -1,0 +1,1 @@
+"""提取 withdrawals: rules, applications through the workflow, bank payment batches, statistics."""

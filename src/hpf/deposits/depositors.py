@@ -282,7 +282,31 @@ def settle_and_close(
             ),
             idempotency_key=f"{idempotency_key}:payout",
         )
-    close_account(session, code, on)
+    mark_closed(
+        session,
+        depositor,
+        on,
+        status,
+        actor,
+        detail={"interest": interest, "amount": amount, "payee": payee},
+        target=target,
+    )
+    return amount
+
+
+def mark_closed(
+    session: Session,
+    depositor: Depositor,
+    on: date,
+    status: str,
+    actor: Principal,
+    *,
+    detail: dict[str, object] | None = None,
+    target: Depositor | None = None,
+) -> None:
+    """销户 once the balance has left the account (by this module or by a withdrawal's payment):
+    close the ledger account, end the employment spell, set ``status``; audited."""
+    close_account(session, ledger_code(depositor), on)
     _end_spell(session, depositor, on)
     depositor.status = status
     depositor.closed_on = on
@@ -290,14 +314,7 @@ def settle_and_close(
     if target is not None:
         depositor.merged_into_id = target.id
     session.flush()
-    _audit(
-        session,
-        actor,
-        f"depositor.close.{status}",
-        depositor,
-        {"on": on, "interest": interest, "amount": amount, "payee": payee},
-    )
-    return amount
+    _audit(session, actor, f"depositor.close.{status}", depositor, {"on": on, **(detail or {})})
 
 
 def transfer_out(

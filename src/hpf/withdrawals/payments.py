@@ -18,18 +18,18 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hpf.auth.audit import record
 from hpf.auth.principal import Principal
 from hpf.db.engine import is_sqlite
-from hpf.deposits.depositors import balance_fen, ledger_code
-from hpf.deposits.models import Depositor, EmploymentSpell
+from hpf.deposits.depositors import balance_fen, mark_closed
+from hpf.deposits.models import Depositor
 from hpf.errors import InvalidInput
 from hpf.ledger import chart
 from hpf.ledger.rules import JournalDraft, credit, debit
-from hpf.ledger.service import close_account, post, reverse
+from hpf.ledger.service import post, reverse
 from hpf.money import format_yuan, parse_amount
 from hpf.withdrawals.models import PaymentBatch, PaymentLine, Withdrawal
 from hpf.withdrawals.service import PAYABLE, WithdrawalError
@@ -152,7 +152,7 @@ def import_result(
             continue
         row = _locked_withdrawal(session, line.withdrawal_id)
         if result.paid:
-            _pay(session, row, on)
+            _pay(session, row, on, actor)
             paid += 1
             paid_fen += row.amount_fen
         else:
@@ -246,7 +246,7 @@ def _locked_withdrawal(session: Session, withdrawal_id: int) -> Withdrawal:
     return row
 
 
-def _pay(session: Session, row: Withdrawal, on: date) -> None:
+def _pay(session: Session, row: Withdrawal, on: date, actor: Principal) -> None:
     depositor = session.get(Depositor, row.depositor_id)
     assert depositor is not None
     row.paid_journal_id = post(
@@ -266,22 +266,14 @@ def _pay(session: Session, row: Withdrawal, on: date) -> None:
     row.paid_month = on.replace(day=1)
     row.processing_days = (on - row.applied_on).days
     if row.closes_account and balance_fen(session, depositor) == 0:
-        _close(session, depositor, on)
-
-
-def _close(session: Session, depositor: Depositor, on: date) -> None:
-    """提取销户. The deposits area has no service for a closure paid elsewhere, so this writes
-    the depositor row the way its ``settle_and_close`` does (the seam to hand over)."""
-    close_account(session, ledger_code(depositor), on)
-    session.execute(
-        update(EmploymentSpell)
-        .where(EmploymentSpell.depositor_id == depositor.id, EmploymentSpell.left_on.is_(None))
-        .values(left_on=on)
-    )
-    depositor.status = CLOSED_BY_WITHDRAWAL
-    depositor.closed_on = on
-    depositor.employer_id = None
-    session.flush()
+        mark_closed(
+            session,
+            depositor,
+            on,
+            CLOSED_BY_WITHDRAWAL,
+            actor,
+            detail={"withdrawal": reference(row.id), "amount": row.amount_fen},
+        )
 
 
 def _fail(session: Session, row: Withdrawal, on: date, message: str) -> None:

@@ -236,3 +236,117 @@ def test_bad_input_is_one_line_and_exit_2(
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert lines[0].startswith("hpf:")
+
+
+# --- hpf calc loan-limit ---------------------------------------------------------------------
+
+LIMIT = args(
+    "calc loan-limit --balance 50000 --contribution-months 24 --price 100万 --area 120",
+    "--age 35 --sex male --monthly-contribution 1200 --employer-rate 12 --employee-rate 12",
+    "--debt 500 --date 2024-06-01",
+)
+
+
+def test_loan_limit_json_golden(capsys: pytest.CaptureFixture[str]) -> None:
+    # wage 1,200 / 24% = 5,000, employer 600: (5,600) × 40% − 500 = 1,740 a month; at 2.85%
+    # over 360 months that repays 420,740.88 (tests/loans/test_limit.py) -> 420,700.
+    data = run_json(capsys, [*LIMIT, "--json"])
+    assert data["eligible"] is True
+    assert data["limit"] == "420700.00"
+    assert data["binding_constraint"] == "repayment_capacity"
+    assert data["binding_constraints"] == ["repayment_capacity"]
+    assert {k: v["amount"] for k, v in data["constraints"].items()} == {
+        "loan_to_value": "700000.00",
+        "balance": "750000.00",
+        "cap": "600000.00",
+        "repayment_capacity": "420740.88",
+    }
+    assert (data["term_months"], data["max_term_months"], data["term_limited_by"]) == (
+        360,
+        360,
+        "max_term",
+    )
+    assert (data["rate_pct"], data["down_payment_pct"]) == ("2.85", "30")
+    assert YUAN.match(data["monthly_payment"]) and Decimal(data["monthly_payment"]) <= 1740
+    assert data["policy_date"] == "2024-06-01" and data["refusals"] == []
+    assert data["reasons"][0]["code"] == "binding_repayment_capacity"
+    assert all({"code", "zh", "en"} == set(r) for r in data["reasons"])
+
+
+def test_loan_limit_spouse_and_wage_route(capsys: pytest.CaptureFixture[str]) -> None:
+    # Wage 20,000 at 12% (employer 2,400); spouse with 30,000 and 24 months: two contributors,
+    # (50,000 + 30,000) × 15 = 1,200,000; price 2,000,000 at 140 m² × 70% = 1,400,000: the
+    # two-contributor cap 800,000 binds.
+    data = run_json(
+        capsys,
+        args(
+            "calc loan-limit --balance 50000 --contribution-months 24 --price 2000000",
+            "--area 140 --age 35 --sex 女 --monthly-income 20000 --employer-rate 12",
+            "--spouse-balance 30000 --spouse-contribution-months 24 --date 2025-06-01 --json",
+        ),
+    )
+    assert data["limit"] == "800000.00" and data["binding_constraint"] == "cap"
+    assert data["two_contributors"] is True
+    assert data["constraints"]["balance"]["amount"] == "1200000.00"
+    # a woman of 35: 60 − 35 = 25 years = 300 months; the 2025-05-08 rate 2.60%.
+    assert (data["term_months"], data["term_limited_by"], data["rate_pct"]) == (300, "age", "2.60")
+
+
+def test_loan_limit_refusal_is_reported_not_an_error(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, [*LIMIT, "--home", "3", "--json"])
+    assert data["eligible"] is False and data["limit"] == "0.00"
+    assert data["binding_constraint"] is None and data["constraints"] == {}
+    assert [r["code"] for r in data["refusals"]] == ["third_home"]
+
+
+def test_loan_limit_plain_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(LIMIT) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "420,700.00" in out and "repayment_capacity" in out and "还款能力" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param([*LIMIT, "--sex", "x"], id="bad-sex"),
+        pytest.param([*LIMIT, "--area", "big"], id="bad-area"),
+        pytest.param([*LIMIT, "--area", "0"], id="zero-area"),
+        pytest.param([*LIMIT, "--home", "two"], id="home-not-a-number"),
+        pytest.param([*LIMIT, "--home", "0"], id="home-zero"),
+        pytest.param([*LIMIT, "--age", "10"], id="too-young"),
+        pytest.param([*LIMIT, "--months", "0"], id="term-zero"),
+        pytest.param([*LIMIT, "--date", "2024-13-01"], id="bad-date"),
+        pytest.param([*LIMIT, "--date", "2009-01-01"], id="no-policy-yet"),
+        pytest.param([*LIMIT, "--price", "abc"], id="bad-price"),
+        pytest.param([*LIMIT, "--monthly-income", "5000"], id="contribution-and-income"),
+        pytest.param([*LIMIT, "--spouse-balance", "1000"], id="spouse-without-months"),
+        pytest.param([*LIMIT, "--spouse-contribution-months", "12"], id="spouse-without-balance"),
+        pytest.param([*LIMIT, "--employer-rate", "150"], id="rate-out-of-range"),
+        pytest.param(
+            args(
+                "calc loan-limit --balance 50000 --contribution-months 24 --price 100万",
+                "--area 120 --age 35 --sex male",
+            ),
+            id="no-income",
+        ),
+        pytest.param(
+            args(
+                "calc loan-limit --balance 50000 --contribution-months 24 --price 100万",
+                "--area 120 --age 35 --sex male --monthly-contribution 1200",
+            ),
+            id="contribution-without-rates",
+        ),
+        pytest.param(["calc", "loan-limit", "--balance", "1000"], id="missing-options"),
+    ],
+)
+def test_loan_limit_bad_input_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code = run(argv)
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("hpf:")

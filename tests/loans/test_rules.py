@@ -25,8 +25,8 @@ from hpf.loans.rules import (
     annuity_payment,
     annuity_schedule,
     linear_schedule,
-    remaining_schedule,
     repayment_schedule,
+    schedule_from,
     total_interest,
 )
 
@@ -281,13 +281,14 @@ def test_degenerate_tiny_principal_follows_the_convention_literally() -> None:
         assert [r.balance for r in schedule] == [1, 0, -1, 0]
 
 
-def test_remaining_schedule_reprices_the_outstanding_balance() -> None:
+def test_schedule_from_reprices_the_outstanding_balance() -> None:
     # Repricing on January 1: 11 installments paid at 3.1%, the rest at 2.85% from the balance.
     before = annuity_schedule(100_000_000, Decimal("3.1"), 360, date(2023, 2, 20))
     paid = before[:11]
     balance = paid[-1].balance
-    after = remaining_schedule(balance, Decimal("2.85"), 349, date(2024, 1, 20), "annuity")
+    after = schedule_from(balance, Decimal("2.85"), 12, 349, date(2023, 2, 20), "annuity")
     assert len(after) == 349
+    assert after[0].n == 12
     assert sum(r.principal for r in after) == balance
     assert after[0].due_date == date(2024, 1, 20)
     assert after[0].payment == oracle_payment(balance, "2.85", 349)

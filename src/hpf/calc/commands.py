@@ -1,7 +1,7 @@
-"""``hpf calc``: stand-alone calculators (计算器) for loan schedules and deposit interest.
+"""``hpf calc``: stand-alone calculators (计算器) for loan schedules and limits and deposit interest.
 
-Thin CLI over the pure rules in :mod:`hpf.loans.rules` (domain.md section 6) and
-:mod:`hpf.interest.rules` (domain.md section 4); parsing and formatting go through
+Thin CLI over the pure rules in :mod:`hpf.loans.rules` and :mod:`hpf.loans.limit` (domain.md
+section 6) and :mod:`hpf.interest.rules` (domain.md section 4); parsing and formatting go through
 :mod:`hpf.money` and :mod:`hpf.dates`. Bad input is one line on stderr and exit code 2.
 """
 
@@ -20,14 +20,16 @@ from hpf.clitools import domain_errors, print_json
 from hpf.dates import parse_date
 from hpf.errors import InvalidInput
 from hpf.interest.rules import interest_fen, jishu_fen_days
+from hpf.loans.limit import Contributor, LimitApplication, LimitResult, Reason, loan_limit
 from hpf.loans.rules import Installment, parse_method, repayment_schedule, total_interest
-from hpf.money import format_yuan, parse_amount, parse_rate
+from hpf.money import fen_round, format_yuan, parse_amount, parse_rate, to_decimal
+from hpf.policy.loader import get_policy
 
 T = TypeVar("T")
 
 app = typer.Typer(
     name="calc",
-    help="计算器：贷款还款计划与存款结息 (Calculators: loan schedules and deposit interest)",
+    help="计算器：贷款还款计划、可贷额度与存款结息 (Calculators: loan schedules, loan limit, deposit interest)",
     no_args_is_help=True,
 )
 
@@ -127,6 +129,261 @@ def interest(
     console.print(f"计息期 Period: {period_start} – {period_end}")
     console.print(f"积数 Jishu: {format_yuan(jishu, grouping=True)} 元·天 (yuan·days)")
     console.print(f"利息 Interest: {format_yuan(amount, grouping=True)} 元")
+
+
+_SEXES = {"male": True, "m": True, "男": True, "female": False, "f": False, "女": False}
+
+
+@app.command("loan-limit")
+def loan_limit_command(
+    balance: Annotated[str, typer.Option("--balance", help="公积金余额（元） HPF balance in yuan")],
+    contribution_months: Annotated[
+        int,
+        typer.Option(
+            "--contribution-months",
+            help="截至申请连续缴存月数 Consecutive months of contributions up to the application",
+        ),
+    ],
+    price: Annotated[str, typer.Option("--price", help="房价（元） Price of the home in yuan")],
+    area: Annotated[str, typer.Option("--area", help="建筑面积（㎡） Floor area in m²")],
+    age: Annotated[int, typer.Option("--age", help="申请人年龄（周岁） Applicant's age")],
+    sex: Annotated[str, typer.Option("--sex", help="性别 male/female（男/女） Sex")],
+    monthly_contribution: Annotated[
+        str | None,
+        typer.Option(
+            "--monthly-contribution",
+            help="月缴存额（单位+个人，元） Total monthly contribution (both shares)",
+        ),
+    ] = None,
+    monthly_income: Annotated[
+        str | None,
+        typer.Option("--monthly-income", help="月工资收入（元） Monthly wage in yuan"),
+    ] = None,
+    employer_rate: Annotated[
+        str | None, typer.Option("--employer-rate", help="单位缴存比例（%） Employer rate in %")
+    ] = None,
+    employee_rate: Annotated[
+        str | None, typer.Option("--employee-rate", help="个人缴存比例（%） Employee rate in %")
+    ] = None,
+    total_months: Annotated[
+        int | None,
+        typer.Option(
+            "--total-contribution-months",
+            help="累计缴存月数（默认同连续月数） Total months contributed",
+        ),
+    ] = None,
+    spouse_balance: Annotated[
+        str | None,
+        typer.Option("--spouse-balance", help="配偶（共同借款人）公积金余额 Spouse's balance"),
+    ] = None,
+    spouse_contribution_months: Annotated[
+        int | None,
+        typer.Option(
+            "--spouse-contribution-months", help="配偶连续缴存月数 Spouse's consecutive months"
+        ),
+    ] = None,
+    spouse_monthly_contribution: Annotated[
+        str | None,
+        typer.Option("--spouse-monthly-contribution", help="配偶月缴存额 Spouse's contribution"),
+    ] = None,
+    spouse_monthly_income: Annotated[
+        str | None,
+        typer.Option("--spouse-monthly-income", help="配偶月工资收入 Spouse's monthly wage"),
+    ] = None,
+    spouse_employer_rate: Annotated[
+        str | None,
+        typer.Option("--spouse-employer-rate", help="配偶单位缴存比例（默认同申请人）"),
+    ] = None,
+    spouse_employee_rate: Annotated[
+        str | None,
+        typer.Option("--spouse-employee-rate", help="配偶个人缴存比例（默认同申请人）"),
+    ] = None,
+    debt: Annotated[
+        str, typer.Option("--debt", help="已有月还款额（元） Existing monthly debt payments")
+    ] = "0",
+    home: Annotated[
+        int,
+        typer.Option(
+            "--home", "--home-count", help="第几套住房 1 首套 / 2 二套 / 3 三套 Home number"
+        ),
+    ] = 1,
+    term: Annotated[
+        int | None,
+        typer.Option(
+            "--months", "--term", help="贷款期限（月，默认最长） Term in months (default longest)"
+        ),
+    ] = None,
+    on: Annotated[
+        str | None,
+        typer.Option("--date", help="政策日期（默认今天） Policy date, YYYY-MM-DD"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON Print JSON")] = False,
+) -> None:
+    """可贷额度与贷款资格 (Loan limit and eligibility, with the binding constraint)."""
+    with domain_errors():
+        day = date.today() if on is None else parse_date(on)
+        snapshot = get_policy().on(day)
+        applicant = _contributor(
+            "",
+            balance,
+            contribution_months,
+            total_months,
+            monthly_contribution,
+            monthly_income,
+            employer_rate,
+            employee_rate,
+        )
+        co_borrower = None
+        if spouse_balance is not None:
+            if spouse_contribution_months is None:
+                raise InvalidInput(
+                    "指定 --spouse-balance 时须同时给出 --spouse-contribution-months",
+                    "--spouse-balance needs --spouse-contribution-months",
+                )
+            co_borrower = _contributor(
+                "spouse-",
+                spouse_balance,
+                spouse_contribution_months,
+                None,
+                spouse_monthly_contribution,
+                spouse_monthly_income,
+                spouse_employer_rate or employer_rate,
+                spouse_employee_rate or employee_rate,
+                income_required=False,
+            )
+        elif any(
+            value is not None
+            for value in (
+                spouse_contribution_months,
+                spouse_monthly_contribution,
+                spouse_monthly_income,
+                spouse_employer_rate,
+                spouse_employee_rate,
+            )
+        ):
+            raise InvalidInput(
+                "配偶信息须与 --spouse-balance 一起给出", "spouse options need --spouse-balance"
+            )
+        chosen_sex = _SEXES.get(sex.strip().lower())
+        if chosen_sex is None:
+            raise InvalidInput(
+                f"性别应为 male 或 female：{sex!r}", f"sex must be male or female: {sex!r}"
+            )
+        application = LimitApplication(
+            applicant=applicant,
+            price_fen=parse_amount(price),
+            area_m2=to_decimal(area),
+            home_number=home,
+            age=age,
+            male=chosen_sex,
+            co_borrower=co_borrower,
+            term_months=term,
+            existing_monthly_debt_fen=parse_amount(debt),
+        )
+        result = loan_limit(application, snapshot.loan_limit, snapshot.loan_rate)
+    data = _limit_json(result, day)
+    if as_json:
+        print_json(data)
+        return
+    console = Console()
+    verdict = "可以贷款 eligible" if result.eligible else "不予贷款 refused"
+    console.print(f"{verdict}：可贷额度 limit {format_yuan(result.limit_fen, grouping=True)} 元")
+    if result.binding_constraint is not None:
+        console.print(f"决定因素 binding constraint: {result.binding_constraint.value}")
+    for item in result.constraints:
+        console.print(
+            f"  {item.constraint.value}: {format_yuan(item.amount_fen, grouping=True)} 元"
+        )
+    for reason in (*result.refusals, *result.reasons):
+        console.print(f"- {reason.zh}")
+        console.print(f"  {reason.en}")
+
+
+def _contributor(
+    prefix: str,
+    balance: str,
+    months: int,
+    total: int | None,
+    contribution: str | None,
+    income: str | None,
+    employer_rate: str | None,
+    employee_rate: str | None,
+    *,
+    income_required: bool = True,
+) -> Contributor:
+    """A Contributor from the options: monthly contribution and both rates, or wage and rate."""
+    if contribution is not None and income is not None:
+        raise InvalidInput(
+            f"--{prefix}monthly-contribution 与 --{prefix}monthly-income 只能给一个",
+            f"give either --{prefix}monthly-contribution or --{prefix}monthly-income, not both",
+        )
+    balance_fen = parse_amount(balance)
+    if contribution is not None:
+        if employer_rate is None or employee_rate is None:
+            raise InvalidInput(
+                f"--{prefix}monthly-contribution 需要 --employer-rate 和 --employee-rate",
+                f"--{prefix}monthly-contribution needs --employer-rate and --employee-rate",
+            )
+        return Contributor.from_contribution(
+            balance_fen,
+            parse_amount(contribution),
+            parse_rate(employer_rate),
+            parse_rate(employee_rate),
+            months,
+            total,
+        )
+    if income is not None:
+        if employer_rate is None:
+            raise InvalidInput(
+                f"--{prefix}monthly-income 需要 --employer-rate（单位缴存额计入还款能力）",
+                f"--{prefix}monthly-income needs --employer-rate (the employer's contribution "
+                "counts towards repayment capacity)",
+            )
+        wage = parse_amount(income)
+        # domain.md §3: the employer's monthly amount is base × rate, half-up to the fen.
+        employer = fen_round(to_decimal(wage) * parse_rate(employer_rate) / 100)
+        return Contributor.from_wage(balance_fen, wage, employer, months, total)
+    if income_required:
+        raise InvalidInput(
+            "须给出 --monthly-contribution（及缴存比例）或 --monthly-income",
+            "give --monthly-contribution (with the rates) or --monthly-income",
+        )
+    return Contributor.from_wage(balance_fen, 0, 0, months, total)
+
+
+def _reason_json(reason: Reason) -> dict[str, str]:
+    return {"code": reason.code, "zh": reason.zh, "en": reason.en}
+
+
+def _limit_json(result: LimitResult, day: date) -> dict[str, Any]:
+    return {
+        "eligible": result.eligible,
+        "limit": format_yuan(result.limit_fen),
+        "binding_constraint": None
+        if result.binding_constraint is None
+        else result.binding_constraint.value,
+        "binding_constraints": [item.value for item in result.binding],
+        "constraints": {
+            item.constraint.value: {
+                "amount": format_yuan(item.amount_fen),
+                "zh": item.reason.zh,
+                "en": item.reason.en,
+            }
+            for item in result.constraints
+        },
+        "term_months": result.term_months,
+        "max_term_months": result.max_term_months,
+        "term_limited_by": result.term_limited_by.value,
+        "rate_pct": None if result.annual_rate_pct is None else str(result.annual_rate_pct),
+        "monthly_payment": format_yuan(result.monthly_payment_fen),
+        "down_payment_pct": None
+        if result.down_payment_pct is None
+        else str(result.down_payment_pct),
+        "two_contributors": result.two_contributors,
+        "policy_date": day.isoformat(),
+        "refusals": [_reason_json(reason) for reason in result.refusals],
+        "reasons": [_reason_json(reason) for reason in result.reasons],
+    }
 
 
 def _row_json(row: Installment) -> dict[str, Any]:

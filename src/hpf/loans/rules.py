@@ -159,22 +159,6 @@ def repayment_schedule(
     return linear_schedule(principal_fen, annual_rate_pct, months, first_due)
 
 
-def remaining_schedule(
-    balance_fen: int,
-    annual_rate_pct: Decimal,
-    remaining_n: int,
-    next_due: date,
-    method: RepaymentMethod | str,
-) -> list[Installment]:
-    """A fresh schedule for an outstanding balance over the remaining installments.
-
-    Used when a loan is repriced (new rate from January 1) or after a "lower payment" prepayment:
-    the payment (or principal part) is recomputed from the balance over ``remaining_n`` months,
-    the rows numbered from 1 and due from ``next_due``.
-    """
-    return repayment_schedule(method, balance_fen, annual_rate_pct, remaining_n, next_due)
-
-
 def total_interest(schedule: Sequence[Installment]) -> int:
     """Σ interest over a schedule, in fen."""
     return sum(row.interest for row in schedule)
@@ -222,6 +206,55 @@ def _linear_rows(
     for n in range(1, months + 1):
         interest = _interest(balance, rate)
         principal = balance if n == months else part
+        balance -= principal
+        rows.append(_row(n, first_due, principal, interest, balance))
+    return rows
+
+
+def schedule_from(
+    balance_fen: int,
+    annual_rate_pct: Decimal,
+    next_n: int,
+    count: int,
+    first_due: date,
+    method: RepaymentMethod | str,
+    *,
+    level_fen: int | None = None,
+) -> list[Installment]:
+    """The rest of a loan's schedule: installments ``next_n`` .. ``next_n + count − 1``.
+
+    Rows keep the loan's own numbering and due dates (``due_date(first_due, n)``, anchored on the
+    first due date's day of month), so a schedule continued after a prepayment or a repricing
+    stays on the contract's day, clamped to month ends. ``level_fen`` is the payment A (等额本息)
+    or the principal part (等额本金) to keep; None recomputes it from ``balance_fen`` over
+    ``count`` installments by the same convention as a new loan. Every installment but the last
+    pays the level; the last pays the remaining balance plus its interest.
+
+    With ``next_n = 1``, ``count = months`` and no level this is exactly the loan's own schedule.
+    """
+    chosen = parse_method(method)
+    validate_loan(balance_fen, annual_rate_pct, count)
+    if isinstance(next_n, bool) or not isinstance(next_n, int) or next_n < 1:
+        raise InvalidInput(
+            f"期次必须是正整数：{next_n!r}", f"installment number must be positive: {next_n!r}"
+        )
+    if level_fen is None:
+        if chosen is RepaymentMethod.ANNUITY:
+            level_fen = annuity_payment(balance_fen, annual_rate_pct, count)
+        else:
+            level_fen = div_round_half_up(balance_fen, count)
+    rate = _monthly_rate_ratio(annual_rate_pct)
+    rows: list[Installment] = []
+    balance = balance_fen
+    last_n = next_n + count - 1
+    for n in range(next_n, last_n + 1):
+        interest = _interest(balance, rate)
+        if n == last_n:
+            principal = balance
+        elif chosen is RepaymentMethod.ANNUITY:
+            principal = level_fen - interest
+        else:
+            principal = level_fen
         balance -= principal
         rows.append(_row(n, first_due, principal, interest, balance))
     return rows

@@ -26,8 +26,14 @@ PERMISSIONS: dict[str, tuple[str, str]] = {
     "ledger.post": ("财务记账", "post finance journals"),
     "ledger.verify": ("账本校验", "verify the books"),
     "deposit.manage": (
-        "归集经办（催缴通知等）",
-        "contribution counter work (reminder notices to employers in arrears)",
+        "归集经办（单位与职工开户、变更、封存、转移、合并、销户，催缴通知）",
+        "contribution counter work (open, change, seal, transfer, merge and close employer and "
+        "depositor accounts; reminder notices to employers in arrears)",
+    ),
+    "deposit.post": (
+        "归集财务（单位资金到账、清册入账、多缴退款）",
+        "contribution finance (funds received from employers, posting confirmed lists, "
+        "refunds of overpayments)",
     ),
     "workflow.read": ("查看业务申请及进度", "view applications and their progress"),
     "workflow.submit": ("提交业务申请", "submit applications"),
@@ -70,6 +76,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "ledger.read",
             "ledger.post",
             "ledger.verify",
+            "deposit.post",
             "report.read",
             "dashboard.read",
             "org.read",

@@ -116,6 +116,8 @@ class DepositorDetail(BaseModel):
     phone: str
     bank_card: str
     unmasked: bool = Field(description="True when shown unmasked (person.unmask, audited)")
+    birth_date: date | None = Field(None, description="From the ID number; only when unmasked")
+    sex: str = Field("", description="M or F, from the ID number")
     employer_ref: str | None
     employer_name: str | None
     branch_id: int

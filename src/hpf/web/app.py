@@ -29,9 +29,12 @@ from hpf.db.engine import session_factory
 from hpf.web import (
     api,
     api_calc,
+    api_contribution_actions,
     api_contributions,
     console,
+    console_contribution_actions,
     console_contributions,
+    portal_contribution_actions,
     portal_contributions,
     portals,
     public,
@@ -75,11 +78,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_calc,
         signin,
         console,
+        console_contribution_actions,  # before console_contributions: /employers/new
         console_contributions,
         portals,
         portal_contributions,
+        portal_contribution_actions,
         api,
         api_contributions,
+        api_contribution_actions,
     ):
         app.include_router(module.router)
     _add_ops_routes(app)

@@ -101,6 +101,7 @@ def employer_page(
             "remittance_labels": c.REMITTANCE_STATUS_LABELS,
             "kind_labels": c.REMITTANCE_KIND_LABELS,
             "can_remind": principal.has("deposit.manage"),
+            "can_manage": principal.has("deposit.manage"),
         },
     )
 
@@ -168,6 +169,7 @@ def depositor_page(
             "statement": c.statement_of(db, depositor.depositor_ref, year),
             "status_labels": c.DEPOSITOR_STATUS_LABELS,
             "action": f"/console/depositors/{depositor.depositor_ref}",
+            "can_manage": principal.has("deposit.manage"),
         },
     )
 

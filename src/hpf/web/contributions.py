@@ -390,6 +390,8 @@ def depositor_detail(
         "phone": depositor.phone if unmask else mask_phone(depositor.phone),
         "bank_card": depositor.bank_card if unmask else mask_bank_card(depositor.bank_card),
         "unmasked": unmask,
+        "birth_date": depositor.birth_date if unmask else None,
+        "sex": depositor.sex,
         "employer_ref": employer.employer_ref if employer else None,
         "employer_name": employer.name if employer else None,
         "branch_id": depositor.branch_id,

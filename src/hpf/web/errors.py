@@ -63,6 +63,11 @@ STATUS_BY_CODE: dict[str, int] = {
     "duplicate_login": 409,
     "remittance_error": 409,
     "no_arrears": 409,
+    "employer_error": 409,
+    "depositor_error": 409,
+    "employer_not_found": 404,
+    "depositor_not_found": 404,
+    "remittance_not_found": 404,
 }
 """HTTP status of domain errors that are not plain bad input (400)."""
 
@@ -168,7 +173,9 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
 async def _on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     status = STATUS_BY_CODE.get(exc.code, 400)
-    return problem_response(request, status, exc.code, exc.message_zh, exc.message_en)
+    field = getattr(exc, "field", None)  # a refused field of a form or body, named for the client
+    extra = {"field": field} if isinstance(field, str) and field else None
+    return problem_response(request, status, exc.code, exc.message_zh, exc.message_en, extra=extra)
 
 
 async def _on_http_exception(request: Request, exc: Exception) -> Response:

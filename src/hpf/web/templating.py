@@ -8,6 +8,7 @@ permissions, and the flash messages left by the previous request (one-shot cooki
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,10 @@ NAVIGATION: dict[str, tuple[NavItem, ...]] = {
         NavItem("/console", N_("Dashboard"), ("workflow.read", "users.manage", "dashboard.read")),
         NavItem("/console/applications", N_("Applications"), ("workflow.read",)),
         NavItem("/console/employers", N_("Employers"), ("person.read",)),
+        NavItem("/console/employers/new", N_("Open an employer account"), ("deposit.manage",)),
         NavItem("/console/depositors", N_("Depositors"), ("person.read",)),
+        NavItem("/console/depositors/new", N_("Open a depositor account"), ("deposit.manage",)),
+        NavItem("/console/funds", N_("Funds received and posting"), ("deposit.post",)),
         NavItem("/console/remittances", N_("Remittance lists"), ("person.read",)),
         NavItem("/console/arrears", N_("Arrears"), ("person.read",)),
         NavItem("/console/stats", N_("Contribution statistics"), ("dashboard.read", "report.read")),
@@ -58,6 +62,8 @@ NAVIGATION: dict[str, tuple[NavItem, ...]] = {
         NavItem("/employer", N_("Employer summary"), ("employer.self",)),
         NavItem("/employer/remittance", N_("This month's list"), ("employer.self",)),
         NavItem("/employer/remittances", N_("Remittance history"), ("employer.self",)),
+        NavItem("/employer/back-payment", N_("Back payment"), ("employer.self",)),
+        NavItem("/employer/base-adjustment", N_("Annual base adjustment"), ("employer.self",)),
         NavItem("/employer/depositors", N_("Our depositors"), ("employer.self",)),
         NavItem("/calc/loan", N_("Loan calculator")),
     ),
@@ -84,6 +90,8 @@ def make_templates() -> Jinja2Templates:
     templates.env.filters["yuan"] = lambda fen: format_yuan(int(fen), grouping=True)
     templates.env.globals["language_names"] = LANGUAGE_NAMES
     templates.env.globals["kind_label"] = kind_label
+    # a fresh idempotency key for each rendered write form (hidden field ``idempotency_key``)
+    templates.env.globals["new_idempotency_key"] = lambda: uuid.uuid4().hex
     templates.env.globals["channel_names"] = {
         code: (c.name_zh, c.name_en) for code, c in CHANNELS.items()
     }

@@ -17,6 +17,7 @@ from hpf.deposits.commands import app as employers_app
 from hpf.errors import DomainError
 from hpf.interest.commands import app as interest_app
 from hpf.ledger.commands import app as ledger_app
+from hpf.loans.commands import app as loans_app
 from hpf.org.commands import app as org_app
 from hpf.policy.commands import app as policy_app
 from hpf.sim.commands import app as demo_app
@@ -61,6 +62,7 @@ app.add_typer(workflow_app, name="workflow")
 app.add_typer(employers_app, name="employers")
 app.add_typer(demo_app, name="demo")
 app.add_typer(withdrawals_app, name="withdrawals")
+app.add_typer(loans_app, name="loans")
 app.command("serve")(serve)
 
 

@@ -15,6 +15,7 @@ from hpf.ledger import chart
 from hpf.ledger.models import Account
 from hpf.ledger.service import balance_of
 from hpf.ledger.verify import verify_ledger
+from hpf.loans.directory import hpf_loan_directory
 from hpf.withdrawals import payments, service
 from hpf.withdrawals.rules import LoanFact
 from hpf.withdrawals.stats import withdrawal_stats
@@ -184,7 +185,7 @@ def test_loans_seam_rent_and_repayment(wb: WithdrawalBooks, session: Session) ->
         assert repay.decision.allowed and repay.decision.amount_fen == 1_000_000
     finally:
         service.use_loan_directory(previous)
-    assert service.loan_directory() is service.no_hpf_loans
+    assert service.loan_directory() is hpf_loan_directory
     other = wb.person(1_000_000)
     declared = wb.apply(
         other,

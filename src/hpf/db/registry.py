@@ -7,6 +7,7 @@ from hpf.db.base import Base
 from hpf.deposits import models as _deposit_models  # noqa: F401
 from hpf.interest import models as _interest_models  # noqa: F401
 from hpf.ledger import models as _ledger_models  # noqa: F401
+from hpf.loans import models as _loan_models  # noqa: F401
 from hpf.org import models as _org_models  # noqa: F401
 from hpf.withdrawals import models as _withdrawal_models  # noqa: F401
 from hpf.workflow import models as _workflow_models  # noqa: F401

@@ -180,3 +180,33 @@ def overdue_ratio(overdue_fen: int, loan_balance_fen: int) -> Decimal:
 def format_overdue_ratio(overdue_fen: int, loan_balance_fen: int, places: int = 2) -> str:
     """The overdue ratio as a percentage string, e.g. ``"0.25%"``."""
     return format_pct(overdue_ratio(overdue_fen, loan_balance_fen), places)
+
+
+RISK_GRADE_UPTO_DAYS: tuple[tuple[int, str], ...] = (
+    (0, "01"),
+    (90, "02"),
+    (180, "03"),
+    (360, "04"),
+)
+"""Risk grade (五级分类) by a loan's days past due: 01 正常 (none), 02 关注 (1–90), 03 次级
+(91–180), 04 可疑 (181–360), 05 损失 (over 360). domain.md lists the grades only; these bounds
+are the project's rule (the common banking practice of grading by days past due)."""
+
+AGING_UPTO_DAYS: tuple[tuple[int, AgingBucket], ...] = (
+    (30, AgingBucket.DAYS_1_30),
+    (90, AgingBucket.DAYS_31_90),
+    (180, AgingBucket.DAYS_91_180),
+)
+"""The upper bounds of :func:`aging_bucket` (over the last: ``OVER_180``), for set-based SQL."""
+
+
+def risk_grade(days_past_due: int) -> str:
+    """The risk grade code (01–05) of a loan ``days_past_due`` days past due."""
+    if isinstance(days_past_due, bool) or not isinstance(days_past_due, int) or days_past_due < 0:
+        raise InvalidInput(
+            f"逾期天数必须是非负整数：{days_past_due!r}", f"days must be >= 0: {days_past_due!r}"
+        )
+    for upto, grade in RISK_GRADE_UPTO_DAYS:
+        if days_past_due <= upto:
+            return grade
+    return "05"

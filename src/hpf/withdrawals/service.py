@@ -12,11 +12,11 @@ person until the bank pays, :mod:`hpf.withdrawals.payments`). So two withdrawals
 balance cannot both be approved. Closing types first post closure interest (销户结息) through
 :func:`hpf.interest.service.closure_interest`, then move the whole balance.
 
-Loans seam: the rules need the loans of the person and the spouse. No table ties an HPF loan to a
-person yet (the ledger's ``121-<贷款账号>`` accounts carry no borrower), so :func:`no_hpf_loans`
-is the default :data:`LoanDirectory` and finds none; the loans issue replaces it. A commercial
-loan for a repayment withdrawal is declared with the application and checked against its contract
-by the reviewer. Nothing here commits; every change is audited.
+Loans seam: the rules need the loans of the person and the spouse. The default
+:data:`LoanDirectory` is :func:`hpf.loans.directory.hpf_loan_directory` (the loans approved or
+outstanding on which they are borrowers or co-borrowers); :func:`use_loan_directory` swaps it (tests).
+A commercial loan for a repayment withdrawal is declared with the application and checked against
+its contract by the reviewer. Nothing here commits; every change is audited.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from hpf.interest.service import CLOSURE_KIND, closure_interest
 from hpf.ledger import chart
 from hpf.ledger.rules import JournalDraft, credit, debit
 from hpf.ledger.service import post
+from hpf.loans.directory import hpf_loan_directory
 from hpf.policy.loader import Policy, get_policy
 from hpf.withdrawals import rules
 from hpf.withdrawals.models import COUNTING_STATUSES, ContractUse, StandingOrder, Withdrawal
@@ -57,11 +58,11 @@ LoanDirectory = Callable[[Session, frozenset[str]], tuple[LoanFact, ...]]
 
 
 def no_hpf_loans(session: Session, id_numbers: frozenset[str]) -> tuple[LoanFact, ...]:
-    """The default directory: HPF loans cannot be tied to a person yet (see the module doc)."""
+    """A directory that finds no HPF loan (for tests of the rules without loans)."""
     return ()
 
 
-_loan_directory: list[LoanDirectory] = [no_hpf_loans]
+_loan_directory: list[LoanDirectory] = [hpf_loan_directory]
 
 
 def use_loan_directory(directory: LoanDirectory) -> LoanDirectory:

@@ -24,6 +24,7 @@ from hpf.auth.principal import Principal
 from hpf.db.engine import is_sqlite
 from hpf.deposits import applications as _deposit_types  # noqa: F401  (降比, 缓缴, 一链办理)
 from hpf.errors import InvalidInput
+from hpf.loans import application as _loan_type  # noqa: F401  (贷款)
 from hpf.withdrawals import application as _withdrawal_type  # noqa: F401  (提取)
 from hpf.workflow import business_types as registry
 from hpf.workflow import contact_change as _contact_change  # noqa: F401  (registers the demo type)

@@ -32,6 +32,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 HPF = Path(sys.executable).parent / "hpf"
 NEW_PHONE = "13812345678"
+DATABASE: dict[str, str] = {}
+"""The served database's URL (for the few facts the demo seed does not set)."""
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -60,6 +62,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(f"{CHROMIUM} is missing")
     url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.db'}"
     upgrade(url)
+    DATABASE["url"] = url
     env = {**os.environ, "HPF_DATABASE_URL": url, "HPF_ENV": "development"}
     subprocess.run([str(HPF), "demo", "seed"], env=env, check=True, capture_output=True)
     port = _free_port()
@@ -239,4 +242,33 @@ def test_staff_and_depositor_see_the_books(browser: Any, base_url: str) -> None:
     page.goto(f"{base_url}/me/statement?year=2023")
     assert page.locator("[data-kind=interest_settlement]").inner_text() == "年度结息"
     shot(page, "depositor-statement")
+    page.context.close()
+
+
+def test_depositor_sees_why_a_withdrawal_is_refused(browser: Any, base_url: str) -> None:
+    from sqlalchemy import update
+
+    from hpf.db.engine import unit_of_work
+    from hpf.deposits.models import Depositor
+
+    id_number = DEMO_DEPOSITORS[1][0]
+    with unit_of_work(DATABASE["url"]) as session:  # the payee's card, not in the demo seed
+        session.execute(
+            update(Depositor)
+            .where(Depositor.id_number == id_number)
+            .values(bank_card="6222020200112233445")
+        )
+    page = new_page(browser)
+    sign_in(page, base_url, "depositor", id_number)
+    page.goto(f"{base_url}/me/withdrawals/new?type=rent")
+    page.wait_for_selector("#required-documents li")
+    page.check("#doc-1")
+    page.check("#owns_home")
+    page.fill("#rent_months", "0")
+    page.click("#withdrawal-submit")
+    page.wait_for_selector("#refusal")
+    codes = page.eval_on_selector_all("#reasons li", "items => items.map(i => i.dataset.code)")
+    assert {"documents_missing", "owns_home", "rent_months"} <= set(codes)
+    assert page.locator("#reasons .advice").count() == len(codes)
+    shot(page, "withdrawal-refused")
     page.context.close()

@@ -43,6 +43,8 @@ SAMPLES = {
     "{remittance_id}": "999999",
     "{employer_ref}": "000000999999",
     "{depositor_ref}": "000000999999",
+    "{withdrawal_id}": "999999",
+    "{batch_id}": "999999",
 }
 
 

@@ -35,6 +35,14 @@ PERMISSIONS: dict[str, tuple[str, str]] = {
         "contribution finance (funds received from employers, posting confirmed lists, "
         "refunds of overpayments)",
     ),
+    "withdrawal.counter": (
+        "提取窗口受理（代职工申请提取）",
+        "withdrawal counter intake (apply on behalf of a depositor)",
+    ),
+    "withdrawal.pay": (
+        "提取支付（导出支付批次、导入银行回盘）",
+        "withdrawal payment (export payment batches, import the bank's results)",
+    ),
     "workflow.read": ("查看业务申请及进度", "view applications and their progress"),
     "workflow.submit": ("提交业务申请", "submit applications"),
     "workflow.accept": ("受理业务申请", "accept applications (受理)"),
@@ -66,7 +74,13 @@ _COUNTER_BASE = frozenset(
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # counter business (柜台经办): takes in and accepts applications, checks ID documents
     "clerk": _COUNTER_BASE
-    | {"workflow.submit", "workflow.accept", "person.unmask", "deposit.manage"},
+    | {
+        "workflow.submit",
+        "workflow.accept",
+        "person.unmask",
+        "deposit.manage",
+        "withdrawal.counter",
+    },
     # second pair of eyes on the application and its documents
     "reviewer": _COUNTER_BASE | {"workflow.review", "person.unmask"},
     # signs off; decides on masked data and the reviewed file
@@ -77,6 +91,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "ledger.post",
             "ledger.verify",
             "deposit.post",
+            "withdrawal.pay",
             "report.read",
             "dashboard.read",
             "org.read",

@@ -31,11 +31,15 @@ from hpf.web import (
     api_calc,
     api_contribution_actions,
     api_contributions,
+    api_withdrawals,
     console,
     console_contribution_actions,
     console_contributions,
+    console_withdrawals,
     portal_contribution_actions,
     portal_contributions,
+    portal_employer_applications,
+    portal_withdrawals,
     portals,
     public,
     signin,
@@ -80,12 +84,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         console,
         console_contribution_actions,  # before console_contributions: /employers/new
         console_contributions,
+        console_withdrawals,
         portals,
         portal_contributions,
         portal_contribution_actions,
+        portal_withdrawals,
+        portal_employer_applications,
         api,
         api_contributions,
         api_contribution_actions,
+        api_withdrawals,
     ):
         app.include_router(module.router)
     _add_ops_routes(app)

@@ -22,6 +22,7 @@ from hpf.web.i18n import _ as N_
 from hpf.web.schemas import RowId
 from hpf.web.security import DbSession, require
 from hpf.web.templating import flash, render
+from hpf.web.withdrawals import act_on_application
 from hpf.workflow import rules as wf_rules
 from hpf.workflow import service as workflow
 
@@ -137,7 +138,7 @@ def act(
     response = RedirectResponse(target, status_code=303)
     try:
         with db.begin_nested():
-            workflow.act(
+            act_on_application(
                 db,
                 application_id,
                 actor=principal,

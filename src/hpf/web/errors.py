@@ -68,6 +68,10 @@ STATUS_BY_CODE: dict[str, int] = {
     "employer_not_found": 404,
     "depositor_not_found": 404,
     "remittance_not_found": 404,
+    "withdrawal_error": 409,
+    "withdrawal_refused": 409,
+    "withdrawal_not_found": 404,
+    "batch_not_found": 404,
 }
 """HTTP status of domain errors that are not plain bad input (400)."""
 

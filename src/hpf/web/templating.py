@@ -22,6 +22,7 @@ from hpf.ledger.kinds import kind_label
 from hpf.money import format_yuan
 from hpf.web.i18n import HTML_LANG, LANGUAGE_NAMES, Catalogs
 from hpf.web.i18n import _ as N_
+from hpf.withdrawals.rules import TYPES as WITHDRAWAL_TYPES
 from hpf.workflow.rules import CHANNELS
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -47,6 +48,13 @@ NAVIGATION: dict[str, tuple[NavItem, ...]] = {
     "console": (
         NavItem("/console", N_("Dashboard"), ("workflow.read", "users.manage", "dashboard.read")),
         NavItem("/console/applications", N_("Applications"), ("workflow.read",)),
+        NavItem("/console/withdrawals", N_("Withdrawals"), ("workflow.read",)),
+        NavItem(
+            "/console/withdrawals/new",
+            N_("Counter withdrawal application"),
+            ("withdrawal.counter",),
+        ),
+        NavItem("/console/withdrawals/payments", N_("Withdrawal payments"), ("withdrawal.pay",)),
         NavItem("/console/employers", N_("Employers"), ("person.read",)),
         NavItem("/console/employers/new", N_("Open an employer account"), ("deposit.manage",)),
         NavItem("/console/depositors", N_("Depositors"), ("person.read",)),
@@ -55,6 +63,11 @@ NAVIGATION: dict[str, tuple[NavItem, ...]] = {
         NavItem("/console/remittances", N_("Remittance lists"), ("person.read",)),
         NavItem("/console/arrears", N_("Arrears"), ("person.read",)),
         NavItem("/console/stats", N_("Contribution statistics"), ("dashboard.read", "report.read")),
+        NavItem(
+            "/console/withdrawals/stats",
+            N_("Withdrawal statistics"),
+            ("dashboard.read", "report.read"),
+        ),
         NavItem("/console/users", N_("Users"), ("users.manage",)),
         NavItem("/calc/loan", N_("Loan calculator")),
     ),
@@ -65,12 +78,14 @@ NAVIGATION: dict[str, tuple[NavItem, ...]] = {
         NavItem("/employer/back-payment", N_("Back payment"), ("employer.self",)),
         NavItem("/employer/base-adjustment", N_("Annual base adjustment"), ("employer.self",)),
         NavItem("/employer/depositors", N_("Our depositors"), ("employer.self",)),
+        NavItem("/employer/applications", N_("Rate reduction and deferral"), ("employer.self",)),
         NavItem("/calc/loan", N_("Loan calculator")),
     ),
     "me": (
         NavItem("/me", N_("My profile"), ("depositor.self",)),
         NavItem("/me/statement", N_("Balance and statement"), ("depositor.self",)),
         NavItem("/me/applications", N_("My applications"), ("depositor.self",)),
+        NavItem("/me/withdrawals", N_("Withdrawals"), ("depositor.self",)),
         NavItem("/calc/loan", N_("Loan calculator")),
         NavItem("/calc/interest", N_("Deposit interest calculator")),
     ),
@@ -94,6 +109,9 @@ def make_templates() -> Jinja2Templates:
     templates.env.globals["new_idempotency_key"] = lambda: uuid.uuid4().hex
     templates.env.globals["channel_names"] = {
         code: (c.name_zh, c.name_en) for code, c in CHANNELS.items()
+    }
+    templates.env.globals["type_names"] = {
+        t.value: (info.name_zh, info.name_en) for t, info in WITHDRAWAL_TYPES.items()
     }
     return templates
 

@@ -85,7 +85,7 @@ def seed_demo_books(
     for n, name in enumerate(COLLEAGUES):
         birth = date(1975 + n * 2, 1 + n, 5 + n)
         people.append((make_id_number("371302", birth, 100 + n, male=n % 2 == 0), name))
-    for (id_number, name), base in zip(people, BASES, strict=True):
+    for n, ((id_number, name), base) in enumerate(zip(people, BASES, strict=True)):
         open_depositor(
             session,
             DepositorInput(
@@ -94,6 +94,8 @@ def seed_demo_books(
                 employer_ref=employer.employer_ref,
                 base_fen=base,
                 joined_on=OPENED_ON,
+                phone=f"1390539{n:04d}",
+                bank_card=f"62220202001122{n:05d}",  # payroll cards for withdrawals (demo)
             ),
             policy,
             actor,

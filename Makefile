@@ -60,6 +60,8 @@ pytest: $(VENV)/.installed-dev assets
 ## bench: benchmarks against raw-database baselines (long; not part of make test)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ledger_verify.py --postings 1000000
+	$(BIN)/python benchmarks/remittance_and_settlement.py --depositors 1000000
+	$(BIN)/python benchmarks/remittance_and_settlement.py --depositors 1000000 --pg
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache .hypothesis

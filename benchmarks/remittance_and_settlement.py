@@ -2,39 +2,77 @@
 
 Each hpf path is timed against a raw baseline measured in the same run on the same database:
 - remittance: validated, journalled (one journal per employer-month), balances and 积数 updated;
-  baseline: a bare COPY (PostgreSQL) / executemany (SQLite) of the same N posting rows;
+  baseline: a bare COPY (PostgreSQL) / executemany (SQLite) of the same posting rows (the rows
+  hpf wrote, read back before timing) into a plain table without indexes;
 - settlement: interest computed from 积数 and posted for every account (one journal per branch);
-  baseline: a bare UPDATE of the same N account balances.
+  baseline: one bare UPDATE of the balances of the same accounts (rolled back).
 
-    python benchmarks/remittance_and_settlement.py --depositors 1000000 [--url postgresql://...]
+Two months are posted: May is every depositor's first contribution (statistics mark 1 M new
+contributors), June is the steady state. Baselines are the median of three runs.
+
+    python benchmarks/remittance_and_settlement.py --depositors 1000000            # SQLite in /tmp
+    python benchmarks/remittance_and_settlement.py --depositors 1000000 --pg       # fresh PG db
+    python benchmarks/remittance_and_settlement.py --url postgresql://... --verify
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select, text
+import numpy as np
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from hpf.auth.principal import system_principal
 from hpf.db.engine import make_engine
 from hpf.db.migrate import upgrade
 from hpf.deposits import remittance
-from hpf.deposits.models import Employer
+from hpf.deposits.employers import employer_limits
+from hpf.deposits.models import Depositor, Employer, Remittance, RemittanceLine
+from hpf.deposits.rules import shares_of_base
 from hpf.interest.service import settle_year
+from hpf.ledger import chart
+from hpf.ledger.bulk import post_many
+from hpf.ledger.rules import JournalDraft, credit, debit
+from hpf.ledger.verify import verify_ledger
 from hpf.org.service import create_unit
 from hpf.policy.loader import load_shipped_policy
 from hpf.sim.bulk import CityShape, create_city
 
 ACTOR = system_principal("bench")
 POLICY = load_shipped_policy()
+PG_ADMIN_URL = os.environ.get("HPF_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+MONTHS = ((date(2023, 5, 1), date(2023, 5, 12)), (date(2023, 6, 1), date(2023, 6, 12)))
 
 
-def setup(url: str, depositors: int) -> None:
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    rows: int
+    seconds: float
+    baseline: float
+
+    @property
+    def ratio(self) -> float:
+        return self.seconds / self.baseline if self.baseline else float("inf")
+
+    def line(self) -> str:
+        return (
+            f"{self.name}: {self.seconds:.2f} s for {self.rows:,} rows; "
+            f"baseline {self.baseline:.2f} s; ratio {self.ratio:.1f}x"
+        )
+
+
+def setup(url: str, depositors: int, quiet: bool = False) -> None:
     upgrade(url)
     engine = make_engine(url)
     with Session(engine) as s, s.begin():
@@ -53,7 +91,9 @@ def setup(url: str, depositors: int) -> None:
                 depositors=depositors,
                 opened_on=date(2023, 1, 1),
             ),
-            on_progress=lambda n: print(f"  created {n:,} depositors", flush=True),
+            on_progress=None
+            if quiet
+            else (lambda n: print(f"  created {n:,} depositors", flush=True)),
         )
     engine.dispose()
 
@@ -74,24 +114,125 @@ def prepare_month(url: str, month: date, arrive: date) -> list[int]:
     return ids
 
 
-def time_post(url: str, ids: list[int], on: date) -> tuple[float, int]:
+def prepare_month_bulk(url: str, month: date, arrive: date) -> list[int]:
+    """The lists ``prepare_month`` makes, written set-based (setup of large runs, not timed).
+
+    Every employer's list holds its active depositors with both shares rounded by the same
+    ``shares_of_base`` as ``remittance.draft``; lists are confirmed and the employers' funds
+    booked with one ``post_many`` (the journals ``receive_funds`` would post). The test suite
+    checks both preparations give the same lists.
+    """
+    engine = make_engine(url)
+    with Session(engine) as s, s.begin():
+        employers = {e.id: e for e in s.scalars(select(Employer).order_by(Employer.id))}
+        rounding = {}
+        for e in employers.values():
+            if e.branch_id not in rounding:
+                rounding[e.branch_id] = employer_limits(s, POLICY, e, month).rounding
+        rows = s.execute(
+            select(Depositor.id, Depositor.employer_id, Depositor.base_fen)
+            .where(Depositor.status == "01", Depositor.employer_id.is_not(None))
+            .order_by(Depositor.employer_id, Depositor.id)
+        ).all()
+        people = np.array([tuple(r) for r in rows], dtype=np.int64).reshape(-1, 3)
+        first_id = int(s.scalar(select(func.max(Remittance.id))) or 0) + 1
+        starts = np.searchsorted(people[:, 1], sorted(employers), side="left")
+        ends = np.searchsorted(people[:, 1], sorted(employers), side="right")
+        lists, lines, ids = [], [], []
+        for employer_id, lo, hi in zip(sorted(employers), starts, ends, strict=True):
+            if lo == hi:
+                continue
+            e = employers[employer_id]
+            bases = people[lo:hi, 2]
+            ours = shares_of_base(bases, e.employer_rate_pct, rounding[e.branch_id])
+            theirs = shares_of_base(bases, e.employee_rate_pct, rounding[e.branch_id])
+            rid = first_id + len(lists)
+            lists.append(
+                {
+                    "id": rid,
+                    "employer_id": e.id,
+                    "branch_id": e.branch_id,
+                    "month": month,
+                    "kind": "remittance",
+                    "status": "confirmed",
+                    "source": "drafted",
+                    "open_key": f"{e.id}:{month.isoformat()}",
+                    "lines": int(hi - lo),
+                    "employer_total_fen": int(ours.sum()),
+                    "employee_total_fen": int(theirs.sum()),
+                    "total_fen": int(ours.sum() + theirs.sum()),
+                }
+            )
+            lines.extend(
+                {
+                    "remittance_id": rid,
+                    "depositor_id": int(d),
+                    "base_fen": int(b),
+                    "employer_fen": int(x),
+                    "employee_fen": int(y),
+                }
+                for d, b, x, y in zip(people[lo:hi, 0], bases, ours, theirs, strict=True)
+            )
+            ids.append(rid)
+        s.execute(insert(Remittance), lists)
+        for start in range(0, len(lines), 50_000):
+            s.execute(insert(RemittanceLine), lines[start : start + 50_000])
+        post_many(
+            s,
+            [
+                (
+                    f"funds:{r['id']}",
+                    JournalDraft(
+                        "funds_received",
+                        int(r["branch_id"]),
+                        arrive,
+                        arrive,
+                        (
+                            debit(chart.HPF_BANK_DEPOSITS, int(r["total_fen"])),
+                            credit(
+                                remittance.suspense_code(employers[int(r["employer_id"])]),
+                                int(r["total_fen"]),
+                            ),
+                        ),
+                        memo="单位汇缴到账",
+                    ),
+                )
+                for r in lists
+            ],
+        )
+    engine.dispose()
+    return ids
+
+
+def time_post(url: str, ids: list[int], on: date) -> tuple[float, list[int]]:
+    """Post the lists; returns the time and the journal ids written."""
     engine = make_engine(url)
     with Session(engine) as s, s.begin():
         started = time.perf_counter()
         outcomes = remittance.post_remittances(s, ids, on, ACTOR)
-        lines = int(
-            s.scalar(text("SELECT SUM(lines) FROM deposit_remittance WHERE status = 'posted'")) or 0
-        )
         elapsed = time.perf_counter() - started
     engine.dispose()
-    assert len(outcomes) == len(ids)
-    return elapsed, lines
+    assert len(outcomes) == len(ids) and not any(o.replayed for o in outcomes)
+    return elapsed, [o.journal_id for o in outcomes]
 
 
-def raw_insert(url: str, rows: int) -> float:
-    """Bare load of ``rows`` posting-shaped rows into a scratch table."""
+def posting_rows(url: str, first: int, last: int) -> list[tuple[int, int, int]]:
     engine = make_engine(url)
-    data = [(k // 100 + 1, k + 1, -(100 + k % 5000)) for k in range(rows)]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT journal_id, account_id, amount FROM ledger_posting "
+                "WHERE journal_id BETWEEN :a AND :b ORDER BY id"
+            ),
+            {"a": first, "b": last},
+        ).all()
+    engine.dispose()
+    return [(int(j), int(a), int(m)) for j, a, m in rows]
+
+
+def raw_insert(url: str, data: Sequence[tuple[int, int, int]]) -> float:
+    """Bare load of ``data`` into a plain scratch table: COPY (PostgreSQL) / executemany."""
+    engine = make_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE IF EXISTS bench_raw")
         conn.exec_driver_sql(
@@ -112,58 +253,128 @@ def raw_insert(url: str, rows: int) -> float:
     return elapsed
 
 
-def raw_update(url: str) -> float:
-    """Bare UPDATE of every depositor account's balance by a computed amount."""
+def raw_update(url: str) -> tuple[float, int]:
+    """One bare UPDATE of the balance of every open depositor account (rolled back)."""
     engine = make_engine(url)
     with engine.connect() as conn:
         trans = conn.begin()
         started = time.perf_counter()
-        conn.exec_driver_sql(
-            "UPDATE ledger_account SET balance = balance - (balance / 1000) WHERE subsidiary_kind = 'depositor'"
+        result = conn.exec_driver_sql(
+            "UPDATE ledger_account SET balance = balance - (balance / 1000) "
+            "WHERE subsidiary_kind = 'depositor' AND closed_on IS NULL"
         )
         elapsed = time.perf_counter() - started
         trans.rollback()
     engine.dispose()
-    return elapsed
+    return elapsed, int(result.rowcount)
 
 
-def time_settle(url: str) -> tuple[float, int]:
+def time_settle(url: str) -> tuple[float, int, list[int]]:
     engine = make_engine(url)
     with Session(engine) as s, s.begin():
         started = time.perf_counter()
         result = settle_year(s, 2023, POLICY)
         elapsed = time.perf_counter() - started
     engine.dispose()
-    return elapsed, result.accounts
+    assert not any(b.replayed for b in result.branches)
+    return elapsed, result.accounts, [b.journal_id for b in result.branches]
 
 
-def main() -> None:
+def median3(run: object) -> float:
+    assert callable(run)
+    return statistics.median(float(run()) for _ in range(3))
+
+
+def check_invariants(url: str, month_ids: list[list[int]]) -> None:
+    """Replays write nothing, and the ledger verifies (postings, balances, 积数, hash chain)."""
+    engine = make_engine(url)
+    with Session(engine) as s, s.begin():
+        journals = s.scalar(text("SELECT COUNT(*) FROM ledger_journal"))
+        for (_, arrive), ids in zip(MONTHS, month_ids, strict=True):
+            again = remittance.post_remittances(s, ids, arrive, ACTOR)
+            assert all(o.replayed for o in again)
+        assert all(b.replayed for b in settle_year(s, 2023, POLICY).branches)
+        assert s.scalar(text("SELECT COUNT(*) FROM ledger_journal")) == journals
+        statuses = set(s.scalars(select(Remittance.status)))
+        assert statuses == {"posted"}, statuses
+        report = verify_ledger(s)
+        assert report.ok, report.problems
+    engine.dispose()
+
+
+def run(
+    url: str,
+    depositors: int,
+    verify: bool = False,
+    quiet: bool = False,
+    bulk_prepare: bool | None = None,
+) -> list[Measure]:
+    """Build the city, post two months and settle the year; ``bulk_prepare`` (default: above
+    20,000 depositors) drafts the lists set-based instead of one ``draft`` call per employer."""
+    if bulk_prepare is None:
+        bulk_prepare = depositors > 20_000
+    prepare = prepare_month_bulk if bulk_prepare else prepare_month
+    say = (lambda _m: None) if quiet else (lambda m: print(m, flush=True))
+    say(f"setting up {depositors:,} depositors in {make_url(url).render_as_string()}")
+    started = time.perf_counter()
+    setup(url, depositors, quiet=quiet)
+    say(f"  setup {time.perf_counter() - started:.0f} s")
+    measures = []
+    month_ids = []
+    for month, arrive in MONTHS:
+        started = time.perf_counter()
+        ids = prepare(url, month, arrive)
+        month_ids.append(ids)
+        say(
+            f"  prepared {len(ids):,} lists for {month:%Y-%m} in {time.perf_counter() - started:.0f} s"
+        )
+        post_s, journal_ids = time_post(url, ids, arrive)
+        data = posting_rows(url, min(journal_ids), max(journal_ids))
+        base_s = median3(lambda data=data: raw_insert(url, data))
+        measures.append(Measure(f"remittance {month:%Y-%m}", len(data), post_s, base_s))
+        say(measures[-1].line())
+    settle_s, accounts, _ = time_settle(url)
+    updates = []
+    for _ in range(3):
+        upd_s, updated = raw_update(url)
+        updates.append(upd_s)
+    assert updated == accounts, (updated, accounts)
+    measures.append(Measure("settlement 2023", accounts, settle_s, statistics.median(updates)))
+    say(measures[-1].line())
+    if verify:
+        started = time.perf_counter()
+        check_invariants(url, month_ids)
+        say(f"invariants and verify_ledger ok ({time.perf_counter() - started:.1f} s)")
+    return measures
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--depositors", type=int, default=1_000_000)
-    parser.add_argument("--url", default=None)
-    args = parser.parse_args()
-    url = args.url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='hpf-bench-')) / 'bench.db'}"
-    print(f"setting up {args.depositors:,} depositors in {url}", flush=True)
-    setup(url, args.depositors)
-    for month, arrive in (
-        (date(2023, 5, 1), date(2023, 5, 12)),
-        (date(2023, 6, 1), date(2023, 6, 12)),
-    ):
-        ids = prepare_month(url, month, arrive)
-        post_s, lines = time_post(url, ids, arrive)
-        base_s = raw_insert(url, lines // (1 if month.month == 5 else 2))
-        print(
-            f"remittance {month:%Y-%m}: {post_s:.2f} s for {lines // (1 if month.month == 5 else 2):,} "
-            f"lines; raw insert {base_s:.2f} s; ratio {post_s / base_s:.1f}x",
-            flush=True,
-        )
-    settle_s, accounts = time_settle(url)
-    upd_s = raw_update(url)
-    print(
-        f"settlement 2023: {settle_s:.2f} s for {accounts:,} accounts; raw update {upd_s:.2f} s; "
-        f"ratio {settle_s / upd_s:.1f}x",
-        flush=True,
+    parser.add_argument("--url", default=None, help="an empty database (default: SQLite in /tmp)")
+    parser.add_argument(
+        "--pg", action="store_true", help=f"create and drop a database on {PG_ADMIN_URL}"
     )
+    parser.add_argument("--verify", action="store_true", help="check replays and verify_ledger")
+    args = parser.parse_args(argv)
+    scratch = None
+    if args.pg:
+        scratch = f"hpf_bench_{os.getpid()}"
+        admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{scratch}"')
+        admin.dispose()
+        url = make_url(PG_ADMIN_URL).set(database=scratch).render_as_string(hide_password=False)
+    else:
+        url = args.url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='hpf-bench-')) / 'bench.db'}"
+    try:
+        run(url, args.depositors, verify=args.verify)
+    finally:
+        if scratch is not None:
+            admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
+            admin.dispose()
 
 
 if __name__ == "__main__":

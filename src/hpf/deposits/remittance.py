@@ -3,7 +3,8 @@ employer's funds (into 单位暂收款), post it as one balanced journal per emp
 every depositor, back payments (补缴) and refunds of over-payments.
 
 Drafting and posting are set-based: lines are computed with numpy and inserted in bulk; month-end
-posting goes through ``ledger.bulk.post_many`` (one journal per employer-month).
+posting stages the lines as ledger legs in SQL and goes through ``ledger.bulk.post_staged``
+(one journal per employer-month).
 """
 
 from __future__ import annotations
@@ -14,19 +15,22 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import Date, bindparam, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from hpf.auth.audit import record
 from hpf.auth.principal import Principal
+from hpf.db.engine import is_sqlite
 from hpf.deposits.employers import employer_limits
 from hpf.deposits.models import Depositor, Employer, MonthlyDepositStats, Remittance, RemittanceLine
 from hpf.deposits.rules import month_start, shares_of_base
 from hpf.errors import DomainError, InvalidInput
 from hpf.ledger import chart
-from hpf.ledger.bulk import post_many
-from hpf.ledger.rules import JournalDraft, Leg, credit, debit
+from hpf.ledger.bulk import LEGS_TABLE, StagedJournal, begin_staged_legs, post_staged
+from hpf.ledger.models import Account
+from hpf.ledger.rules import JournalDraft, LedgerError, credit, debit
 from hpf.ledger.service import balance_of, post
+from hpf.ledger.staging import stage
 from hpf.policy.loader import Policy
 
 if TYPE_CHECKING:
@@ -285,7 +289,10 @@ def post_remittances(
 
     All or nothing: a list that is not confirmed or not covered by its employer's funds refuses
     the whole call before anything is written. Idempotent per list (key ``remittance:<id>``).
+    Set-based: the lines become staged ledger legs in one INSERT … SELECT (no Python object
+    per line), posted by ``ledger.bulk.post_staged``.
     """
+    session.flush()
     lists = list(
         session.scalars(
             select(Remittance)
@@ -307,63 +314,141 @@ def post_remittances(
     for r in todo:
         _require_status(r, "confirmed")
         need[r.employer_id] = need.get(r.employer_id, 0) + r.total_fen
+    available = _balances(session, [suspense_code(employers[e]) for e in need])
     for employer_id, total in need.items():
-        available = -balance_of(session, suspense_code(employers[employer_id]))
-        if available < total:
+        have = -available.get(suspense_code(employers[employer_id]), 0)
+        if have < total:
             raise RemittanceError(
                 f"单位 {employers[employer_id].employer_ref} 到账资金不足：需 {total / 100:.2f} 元，"
-                f"暂收款 {available / 100:.2f} 元",
+                f"暂收款 {have / 100:.2f} 元",
                 f"employer {employers[employer_id].employer_ref} funds short: need {total / 100:.2f}, "
-                f"have {available / 100:.2f}",
+                f"have {have / 100:.2f}",
             )
-    lines = _lines_by_list(session, [r.id for r in todo])
-    items = []
-    for r in todo:
-        employer = employers[r.employer_id]
-        legs = [Leg(suspense_code(employer), r.total_fen)]
-        legs.extend(
-            Leg(chart.subsidiary_code(chart.DEPOSITORS_FUNDS, ref), -amount)
-            for ref, amount in lines[r.id]
-        )
-        items.append(
-            (
-                f"remittance:{r.id}",
-                JournalDraft(
-                    r.kind,
-                    r.branch_id,
-                    on,
-                    on,
-                    tuple(legs),
-                    memo=f"{employer.employer_ref} {r.month:%Y-%m} 汇缴",
-                ),
-            )
-        )
-    result = post_many(session, items, on_progress=on_progress)
     outcomes = [PostOutcome(r.id, int(r.journal_id or 0), r.total_fen, True) for r in already]
-    for offset, r in enumerate(todo):
-        assert result.first_id is not None
-        r.journal_id = result.first_id + offset
-        r.status = "posted"
-        r.posted_on = on
-        outcomes.append(PostOutcome(r.id, r.journal_id, r.total_fen, False))
-    session.flush()
+    if not todo:
+        return outcomes
+    _stage_legs(session, todo, employers)
+    result = post_staged(
+        session,
+        [
+            StagedJournal(
+                f"remittance:{r.id}",
+                r.kind,
+                r.branch_id,
+                on,
+                on,
+                memo=f"{employers[r.employer_id].employer_ref} {r.month:%Y-%m} 汇缴",
+            )
+            for r in todo
+        ],
+        on_progress=on_progress,
+    )
+    session.execute(
+        text(
+            "UPDATE deposit_remittance SET status = 'posted', journal_id = :journal, "
+            "posted_on = :on WHERE id = :id"
+        ).bindparams(bindparam("on", type_=Date)),
+        [{"journal": result.journal_ids[j], "on": on, "id": r.id} for j, r in enumerate(todo)],
+    )
+    outcomes.extend(
+        PostOutcome(r.id, result.journal_ids[j], r.total_fen, False) for j, r in enumerate(todo)
+    )
     _update_stats(session, todo, on)
-    _activate_employers(session, [employers[r.employer_id] for r in todo])
-    if todo:  # one audit record per batch: which lists, which journals, how much
-        record(
-            session,
-            actor=actor,
-            action="remittance.post",
-            object_type="remittance",
-            object_id=f"{todo[0].id}..{todo[-1].id}",
-            detail={
-                "lists": len(todo),
-                "journals": [todo[0].journal_id, todo[-1].journal_id],
-                "total": sum(r.total_fen for r in todo),
-                "on": on,
-            },
-        )
+    _activate_employers(session)
+    # one audit record per batch: which lists, which journals, how much
+    record(
+        session,
+        actor=actor,
+        action="remittance.post",
+        object_type="remittance",
+        object_id=f"{todo[0].id}..{todo[-1].id}",
+        detail={
+            "lists": len(todo),
+            "journals": [result.journal_ids[0], result.journal_ids[len(todo) - 1]],
+            "total": sum(r.total_fen for r in todo),
+            "on": on,
+        },
+    )
+    session.expire_all()
     return outcomes
+
+
+_LISTS = "hpf_stage_remittance"
+"""Staged lists being posted: list id, j (journal index in the batch), total, suspense code."""
+
+
+def _stage_legs(
+    session: Session, todo: Sequence[Remittance], employers: dict[int, Employer]
+) -> None:
+    """Stage the ledger legs of ``todo``: debit each employer's suspense with the list total,
+    credit every depositor of every non-zero line (no Python object per line)."""
+    stage(
+        session,
+        _LISTS,
+        "remittance_id BIGINT PRIMARY KEY, j INTEGER, total BIGINT, suspense VARCHAR(40)",
+        [
+            (r.id, j, r.total_fen, suspense_code(employers[r.employer_id]))
+            for j, r in enumerate(todo)
+        ],
+    )
+    begin_staged_legs(session)
+    conn = session.connection()
+    prefix = chart.subsidiary_code(chart.DEPOSITORS_FUNDS, "")
+    assert prefix.replace("-", "").isdigit()  # inlined below as a literal
+    lines = (
+        f"SELECT l.depositor_id, m.j, -(l.employer_fen + l.employee_fen) AS amount, l.id AS n "
+        f"FROM {_LISTS} m CROSS JOIN deposit_remittance_line l "
+        "WHERE l.remittance_id = m.remittance_id AND l.employer_fen + l.employee_fen <> 0"
+    )
+    if is_sqlite(session):
+        # Lines sorted by depositor first, so that the depositor and account look-ups below
+        # walk their B-trees in order (a million random probes cost several times more).
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS hpf_stage_line "
+            "(depositor_id INTEGER, j INTEGER, amount INTEGER, n INTEGER)"
+        )
+        conn.exec_driver_sql("DELETE FROM hpf_stage_line")
+        conn.exec_driver_sql(
+            f"INSERT INTO hpf_stage_line (depositor_id, j, amount, n) {lines} "
+            "ORDER BY +l.depositor_id"  # "+": sort, never walk the depositor index
+        )
+        lines = "SELECT depositor_id, j, amount, n FROM hpf_stage_line"
+    # An account-less depositor gets the marker -depositor id, refused below with its code.
+    # CROSS JOIN keeps the staged lines as the outer loop on SQLite (a plain join elsewhere).
+    conn.exec_driver_sql(
+        f"INSERT INTO {LEGS_TABLE} (j, account_id, amount, n) "
+        "SELECT s.j, COALESCE(a.id, -d.id), s.amount, s.n "
+        f"FROM ({lines}) s CROSS JOIN deposit_depositor d "
+        f"LEFT JOIN ledger_account a ON a.code = '{prefix}' || d.depositor_ref "
+        "WHERE d.id = s.depositor_id"
+    )
+    missing = conn.exec_driver_sql(f"SELECT MIN(account_id) FROM {LEGS_TABLE}").scalar()
+    if missing is not None and int(missing) < 0:
+        ref = session.scalar(select(Depositor.depositor_ref).where(Depositor.id == -int(missing)))
+        code = chart.subsidiary_code(chart.DEPOSITORS_FUNDS, str(ref))
+        raise LedgerError(f"账户不存在：{code}", f"no such account: {code}")
+    conn.exec_driver_sql(
+        f"INSERT INTO {LEGS_TABLE} (j, account_id, amount, n) "
+        f"SELECT m.j, a.id, m.total, 0 FROM {_LISTS} m "
+        "JOIN ledger_account a ON a.code = m.suspense"
+    )
+
+
+def _balances(session: Session, codes: Sequence[str]) -> dict[str, int]:
+    """Running balances of ``codes`` (fen, debit-positive), in chunks of one query each."""
+    wanted = sorted(set(codes))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 900):
+        for code, balance in session.execute(
+            select(Account.code, Account.balance).where(
+                Account.code.in_(wanted[start : start + 900])
+            )
+        ):
+            found[code] = int(balance)
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        raise LedgerError(f"账户不存在：{missing[0]}", f"no such account: {missing[0]}")
+    return found
 
 
 def _insert_lines(
@@ -393,27 +478,12 @@ def _insert_lines(
     session.flush()
 
 
-def _lines_by_list(session: Session, list_ids: Sequence[int]) -> dict[int, list[tuple[str, int]]]:
-    out: dict[int, list[tuple[str, int]]] = {i: [] for i in list_ids}
-    for start in range(0, len(list_ids), 500):
-        chunk = list(list_ids[start : start + 500])
-        for rid, ref, amount in session.execute(
-            select(
-                RemittanceLine.remittance_id,
-                Depositor.depositor_ref,
-                RemittanceLine.employer_fen + RemittanceLine.employee_fen,
-            )
-            .join(Depositor, Depositor.id == RemittanceLine.depositor_id)
-            .where(RemittanceLine.remittance_id.in_(chunk))
-            .order_by(RemittanceLine.remittance_id, RemittanceLine.id)
-        ):
-            if amount:
-                out[rid].append((ref, int(amount)))
-    return out
-
-
 def _update_stats(session: Session, posted: Sequence[Remittance], on: date) -> None:
-    """Monthly statistics by branch (month of the posting date), maintained incrementally."""
+    """Monthly statistics by branch (month of the posting date), maintained incrementally.
+
+    Reads the lists staged by ``_stage_legs``; first-time contributors are counted and marked
+    with one set-based query each (skipped when there are none).
+    """
     month = month_start(on)
     by_branch: dict[int, list[int]] = {}
     for r in posted:
@@ -422,30 +492,29 @@ def _update_stats(session: Session, posted: Sequence[Remittance], on: date) -> N
         if r.kind == "remittance":
             row[1] += 1
             row[2] += r.lines
-    ids = [r.id for r in posted]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        new_people = session.execute(
-            select(Remittance.branch_id, func.count(func.distinct(RemittanceLine.depositor_id)))
-            .join(RemittanceLine, RemittanceLine.remittance_id == Remittance.id)
-            .join(Depositor, Depositor.id == RemittanceLine.depositor_id)
-            .where(Remittance.id.in_(chunk), Depositor.first_contribution_month.is_(None))
-            .group_by(Remittance.branch_id)
-        ).all()
-        for branch_id, count in new_people:
-            by_branch.setdefault(branch_id, [0, 0, 0, 0])[3] += int(count)
+    conn = session.connection()
+    # Driven from the depositors not yet contributing (none in a steady month), in id order;
+    # CROSS JOIN fixes that order on SQLite and is an ordinary join on PostgreSQL.
+    new_people = conn.exec_driver_sql(
+        "SELECT r.branch_id, COUNT(DISTINCT d.id) FROM deposit_depositor d "
+        "CROSS JOIN deposit_remittance_line l "
+        f"CROSS JOIN {_LISTS} m CROSS JOIN deposit_remittance r "
+        "WHERE d.first_contribution_month IS NULL AND l.depositor_id = d.id "
+        "AND m.remittance_id = l.remittance_id AND r.id = m.remittance_id "
+        "GROUP BY r.branch_id"
+    ).all()
+    for branch_id, count in new_people:
+        by_branch.setdefault(int(branch_id), [0, 0, 0, 0])[3] += int(count)
+    if any(count for _, count in new_people):
         session.execute(
-            update(Depositor)
-            .where(
-                Depositor.first_contribution_month.is_(None),
-                Depositor.id.in_(
-                    select(RemittanceLine.depositor_id).where(
-                        RemittanceLine.remittance_id.in_(chunk)
-                    )
-                ),
-            )
-            .values(first_contribution_month=month)
-            .execution_options(synchronize_session=False)
+            text(
+                "UPDATE deposit_depositor SET first_contribution_month = :month "
+                "WHERE first_contribution_month IS NULL AND EXISTS ("
+                "SELECT 1 FROM deposit_remittance_line l "
+                f"JOIN {_LISTS} m ON m.remittance_id = l.remittance_id "
+                "WHERE l.depositor_id = deposit_depositor.id)"
+            ).bindparams(bindparam("month", type_=Date)),
+            {"month": month},
         )
     upsert = text(
         "INSERT INTO deposit_monthly_stats (branch_id, month, amount_fen, paying_employers, "
@@ -461,14 +530,15 @@ def _update_stats(session: Session, posted: Sequence[Remittance], on: date) -> N
             upsert,
             {"b": branch_id, "m": month, "a": amount, "e": employers, "d": depositors, "n": new},
         )
-    session.expire_all()
 
 
-def _activate_employers(session: Session, employers: Sequence[Employer]) -> None:
-    for employer in employers:
-        if employer.status == "02":
-            employer.status = "01"
-    session.flush()
+def _activate_employers(session: Session) -> None:
+    """Employers of the staged lists that were awaiting their first remittance become active."""
+    session.connection().exec_driver_sql(
+        "UPDATE deposit_employer SET status = '01' WHERE status = '02' AND id IN ("
+        f"SELECT r.employer_id FROM deposit_remittance r JOIN {_LISTS} m "
+        "ON m.remittance_id = r.id)"
+    )
 
 
 def _require_status(remittance: Remittance, status: str) -> None:

@@ -13,17 +13,25 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import Date, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from hpf.dates import days_inclusive, interest_year
+from hpf.db.engine import is_sqlite
 from hpf.errors import DomainError, InvalidInput
 from hpf.interest.models import InterestSettlement
 from hpf.interest.rules import interest_fen
 from hpf.ledger import chart
-from hpf.ledger.bulk import post_many
+from hpf.ledger.bulk import (
+    LEGS_TABLE,
+    StagedJournal,
+    begin_staged_legs,
+    post_staged,
+    stage_legs,
+)
 from hpf.ledger.models import Account, InterestAccrual, Journal, Posting
-from hpf.ledger.rules import JournalDraft, Leg
+from hpf.ledger.staging import stage
+from hpf.org.models import OrgUnit
 from hpf.policy.loader import Policy
 
 SETTLEMENT_KIND = "interest_settlement"
@@ -112,51 +120,140 @@ def settle_year(
     *,
     on_progress: Callable[[int], None] | None = None,
 ) -> SettlementResult:
-    """Post the interest of ``year`` (value date June 30) for every branch; idempotent."""
-    _, end = year_bounds(year)
-    _ids, branches, interest, codes = compute_year_interest(session, year, policy)
-    if len(interest) and int(interest.min()) < 0:
-        bad = codes[int(np.argmin(interest))]
-        raise DomainError(
-            f"账户 {bad} 积数为负（借方余额），请先核查",
-            f"account {bad} has a negative jishu (debit balance)",
+    """Post the interest of ``year`` (value date June 30) for every branch; idempotent.
+
+    Set-based: with one rate for the whole year the interest of every account is computed in
+    SQL straight into the staged ledger legs (no Python object per account); a rate change
+    inside the year takes the exact per-account path of ``compute_year_interest``.
+    """
+    start, end = year_bounds(year)
+    session.flush()
+    branch_ids = [int(b) for b in session.scalars(select(OrgUnit.id).order_by(OrgUnit.id))]
+    j_of = {b: j for j, b in enumerate(branch_ids)}
+    begin_staged_legs(session)
+    segments = policy.deposit_rate_segments(start, end)
+    if len(segments) == 1:
+        _stage_interest_sql(session, start, end, segments[0][2], branch_ids)
+    else:
+        ids, branches, interest, codes = compute_year_interest(session, year, policy)
+        if len(interest) and int(interest.min()) < 0:
+            bad = codes[int(np.argmin(interest))]
+            raise DomainError(
+                f"账户 {bad} 积数为负（借方余额），请先核查",
+                f"account {bad} has a negative jishu (debit balance)",
+            )
+        mask = interest > 0
+        stage_legs(
+            session,
+            zip(
+                [j_of[int(b)] for b in branches[mask]],
+                ids[mask].tolist(),
+                (-interest[mask]).tolist(),
+                [0] * int(mask.sum()),
+                strict=True,
+            ),
         )
+    conn = session.connection()
+    per_branch = [
+        (int(j), int(n), -int(total))
+        for j, n, total in conn.exec_driver_sql(
+            f"SELECT j, COUNT(*), SUM(amount) FROM {LEGS_TABLE} GROUP BY j ORDER BY j"
+        )
+    ]
+    expense_id = session.scalar(
+        select(Account.id).where(Account.code == chart.EXPENSE_DEPOSITOR_INTEREST)
+    )
+    if expense_id is None:
+        raise DomainError("科目表未初始化", "chart of accounts missing: run hpf db upgrade")
+    stage_legs(session, [(j, int(expense_id), total, 0) for j, _, total in per_branch])
+    journals = {
+        j: StagedJournal(
+            f"interest-settlement:{year}:{branch_ids[j]}",
+            SETTLEMENT_KIND,
+            branch_ids[j],
+            end,
+            end,
+            memo=f"{year}年度结息",
+        )
+        for j, _, _ in per_branch
+    }
+    outcome = post_staged(session, journals)
+    posted_keys = set(
+        session.scalars(
+            select(InterestSettlement.journal_id).where(InterestSettlement.year == year)
+        )
+    )
     results = []
-    for branch_id in sorted(set(branches.tolist())):
-        mask = (branches == branch_id) & (interest > 0)
-        if not mask.any():
-            continue
-        amounts = interest[mask]
-        legs = [Leg(codes[i], -int(interest[i])) for i in np.nonzero(mask)[0]]
-        total = int(amounts.sum())
-        legs.append(Leg(chart.EXPENSE_DEPOSITOR_INTEREST, total))
-        draft = JournalDraft(
-            SETTLEMENT_KIND, int(branch_id), end, end, tuple(legs), memo=f"{year}年度结息"
-        )
-        key = f"interest-settlement:{year}:{branch_id}"
-        outcome = post_many(session, [(key, draft)])
-        journal_id = session.scalar(select(Journal.id).where(Journal.idempotency_key == key))
-        assert journal_id is not None
-        if outcome.posted:
+    for j, accounts, total in per_branch:
+        journal_id = outcome.journal_ids[j]
+        replayed = journal_id in posted_keys
+        if not replayed:
             session.add(
                 InterestSettlement(
                     year=year,
-                    branch_id=int(branch_id),
+                    branch_id=branch_ids[j],
                     journal_id=journal_id,
-                    accounts=int(mask.sum()),
+                    accounts=accounts,
                     total_fen=total,
                     value_date=end,
                 )
             )
-            session.flush()
-        results.append(
-            BranchSettlement(
-                int(branch_id), journal_id, int(mask.sum()), total, outcome.posted == 0
-            )
-        )
+        results.append(BranchSettlement(branch_ids[j], journal_id, accounts, total, replayed))
         if on_progress is not None:
             on_progress(len(results))
+    session.flush()
     return SettlementResult(year, end, tuple(results))
+
+
+def _stage_interest_sql(
+    session: Session, start: date, end: date, rate_pct: Decimal, branch_ids: list[int]
+) -> None:
+    """Stage −interest of every open depositor account (one rate all year) as ledger legs.
+
+    The same integer arithmetic as ``_vector_interest``: jishu = −((balance − later net) × days
+    + the year's increments); interest = round_half_up(jishu × num / den), jishu ≥ 0. An
+    account with a negative jishu is refused, naming it.
+    """
+    num, den = rate_pct.as_integer_ratio()
+    den = den * 100 * 360
+    days = days_inclusive(start, end)
+    conn = session.connection()
+    stage(
+        session,
+        "hpf_stage_branch",
+        "branch_id BIGINT PRIMARY KEY, j INTEGER",
+        [(b, j) for j, b in enumerate(branch_ids)],
+    )
+    if not is_sqlite(session):  # fresh statistics after the month's bulk loads: hash joins
+        conn.exec_driver_sql("ANALYZE ledger_interest_accrual")
+        conn.exec_driver_sql("ANALYZE hpf_stage_branch")
+    # Ledger sign: legs are credits (−interest); +1 marks a negative jishu (checked below).
+    conn.execute(
+        text(
+            f"INSERT INTO {LEGS_TABLE} (j, account_id, amount, n) "
+            "SELECT j, id, CASE WHEN jishu < 0 THEN 1 "
+            "ELSE -((2 * jishu * :num + :den) / (2 * :den)) END, 0 FROM ("
+            "SELECT b.j, a.id, -((a.balance - COALESCE(l.later_net, 0)) * :days "
+            "+ COALESCE(c.jishu, 0)) AS jishu "
+            "FROM ledger_account a JOIN hpf_stage_branch b ON b.branch_id = a.branch_id "
+            "LEFT JOIN (SELECT account_id, CAST(SUM(net) AS BIGINT) AS later_net "
+            "FROM ledger_interest_accrual WHERE year_start >= :ys GROUP BY account_id) l "
+            "ON l.account_id = a.id "
+            "LEFT JOIN ledger_interest_accrual c ON c.account_id = a.id AND c.year_start = :ys "
+            "WHERE a.subsidiary_kind = 'depositor' AND a.closed_on IS NULL) s "
+            "WHERE jishu < 0 OR (2 * jishu * :num + :den) / (2 * :den) > 0"
+        ).bindparams(bindparam("ys", type_=Date)),
+        {"num": num, "den": den, "days": days, "ys": start},
+    )
+    bad = conn.exec_driver_sql(
+        f"SELECT a.code FROM {LEGS_TABLE} l JOIN ledger_account a ON a.id = l.account_id "
+        "WHERE l.amount > 0 LIMIT 1"
+    ).scalar()
+    if bad is not None:
+        raise DomainError(
+            f"账户 {bad} 积数为负（借方余额），请先核查",
+            f"account {bad} has a negative jishu (debit balance)",
+        )
 
 
 def closure_interest(session: Session, code: str, event_date: date, policy: Policy) -> int:

@@ -8,17 +8,34 @@ executemany on SQLite; balance updates are aggregated per account before touchin
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from hpf.dates import days_inclusive, interest_year
 from hpf.db.engine import is_sqlite
-from hpf.ledger.accrual import add_accruals, new_accumulator, write_accruals
+from hpf.ledger.accrual import (
+    INTEREST_BEARING_KINDS,
+    NO_JISHU_KINDS,
+    add_accruals,
+    new_accumulator,
+    write_accruals,
+)
 from hpf.ledger.models import Journal
-from hpf.ledger.rules import IdempotencyConflict, JournalDraft, check_balanced, journal_hash
+from hpf.ledger.rules import (
+    IdempotencyConflict,
+    JournalDraft,
+    LedgerError,
+    UnbalancedJournal,
+    check_balanced,
+    journal_hash,
+    journal_hash_of_legs,
+)
 from hpf.ledger.service import (
     _checked_key,
     _lock_head,
@@ -26,6 +43,7 @@ from hpf.ledger.service import (
     control_parents,
     resolve_accounts,
 )
+from hpf.ledger.staging import stage
 
 KEY_CHUNK = 900
 
@@ -207,3 +225,350 @@ def _existing_hashes(session: Session, keys: Sequence[str]) -> dict[str, str]:
         ):
             found[key] = request_hash
     return found
+
+
+# --- Set-based posting from a staged legs table ----------------------------------------------
+
+LEGS_TABLE = "hpf_stage_leg"
+"""Temporary table of the legs to post: (j = index of the journal in the batch, account id,
+amount, n = any number making the row unique). Fill it after ``begin_staged_legs``."""
+
+_JOURNAL_MAP = "hpf_stage_journal"
+
+
+@dataclass(frozen=True)
+class StagedJournal:
+    """The header of one journal whose legs are rows of ``LEGS_TABLE`` with its index ``j``."""
+
+    idempotency_key: str
+    kind: str
+    branch_id: int
+    posting_date: date
+    value_date: date
+    memo: str = ""
+    reverses_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StagedResult:
+    """Journal id of every staged journal (by index j), and how many were replays."""
+
+    journal_ids: dict[int, int]
+    posted: int
+    replayed: int
+
+
+def begin_staged_legs(session: Session) -> None:
+    """Create (or empty) ``LEGS_TABLE`` for this transaction."""
+    conn = session.connection()
+    if is_sqlite(session):
+        # Clustered on the account: balances, 积数 and postings are then written in account
+        # order, so a million legs touch each B-tree page once instead of at random.
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {LEGS_TABLE} (j INTEGER NOT NULL, "
+            "account_id INTEGER NOT NULL, amount INTEGER NOT NULL, n INTEGER NOT NULL, "
+            "PRIMARY KEY (account_id, j, amount, n)) WITHOUT ROWID"
+        )
+        conn.exec_driver_sql(f"DELETE FROM {LEGS_TABLE}")
+    else:
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {LEGS_TABLE} (j INTEGER NOT NULL, "
+            "account_id BIGINT NOT NULL, amount BIGINT NOT NULL, n BIGINT NOT NULL) "
+            "ON COMMIT DROP"
+        )
+        conn.exec_driver_sql(f"TRUNCATE {LEGS_TABLE}")
+
+
+def stage_legs(session: Session, rows: Iterable[tuple[int, int, int, int]]) -> None:
+    """Append (j, account id, amount, n) rows to ``LEGS_TABLE`` (COPY / executemany)."""
+    conn = session.connection()
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    if is_sqlite(session):
+        cur = raw.cursor()
+        cur.executemany(f"INSERT INTO {LEGS_TABLE} VALUES (?, ?, ?, ?)", rows)  # type: ignore[arg-type]
+        cur.close()
+        return
+    sql = f"COPY {LEGS_TABLE} (j, account_id, amount, n) FROM STDIN"
+    with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[attr-defined]
+        for row in rows:
+            copy.write_row(row)
+
+
+def staged_request_hash(journal: StagedJournal, legs: str) -> str:
+    """Digest of a staged request: its header and its legs text (account ids, sorted)."""
+    text_ = "|".join(
+        (
+            "staged",
+            journal.kind,
+            str(journal.branch_id),
+            journal.posting_date.isoformat(),
+            journal.value_date.isoformat(),
+            "" if journal.reverses_id is None else str(journal.reverses_id),
+            journal.memo,
+            legs,
+        )
+    )
+    return hashlib.sha256(text_.encode()).hexdigest()
+
+
+def post_staged(
+    session: Session,
+    journals: Sequence[StagedJournal] | Mapping[int, StagedJournal],
+    on_progress: Callable[[int], None] | None = None,
+) -> StagedResult:
+    """Post ``journals`` whose legs are staged in ``LEGS_TABLE``; set-based, all or nothing.
+
+    The same guarantees as ``post_many``: every journal has two or more non-zero legs that
+    balance, on open, existing, non-control accounts (else nothing is written); keys are
+    idempotent (a replay writes nothing, the same key for another request is refused); hashes
+    chain in order; running balances (with control ancestors) and 积数 are updated in step. No
+    Python object is made per leg: checks, legs text, balances, 积数 and postings are SQL.
+    ``journals`` is indexed by ``j`` (a sequence, or a mapping when some indexes are unused).
+    """
+    by_j = dict(journals) if isinstance(journals, Mapping) else dict(enumerate(journals))
+    order = sorted(by_j)
+    keys = {j: _checked_key(by_j[j].idempotency_key) for j in order}
+    if len(set(keys.values())) != len(keys):
+        raise IdempotencyConflict("同一批次中幂等键重复", "duplicate idempotency keys in one batch")
+    if not by_j:
+        return StagedResult({}, 0, 0)
+    sqlite = is_sqlite(session)
+    conn = session.connection()
+    if not sqlite:
+        conn.exec_driver_sql(f"ANALYZE {LEGS_TABLE}")
+    summary, by_parent = _staged_summary(session, sqlite)
+    legs_of = _staged_legs_text(session, sqlite)
+    for j, (n, total, zeros, found, control, closed) in sorted(summary.items()):
+        if j not in by_j:
+            raise LedgerError(f"分录属于未知凭证 {j}", f"staged legs name unknown journal {j}")
+        if n < 2:
+            raise UnbalancedJournal("凭证至少需要两条分录", "a journal needs at least two postings")
+        if zeros:
+            raise UnbalancedJournal("分录金额不能为零", "a posting amount cannot be zero")
+        if total != 0:
+            raise UnbalancedJournal(
+                f"借贷不平：差额 {total} 分", f"debits and credits differ by {total} fen"
+            )
+        if found != n or control or closed:
+            _refuse_accounts(session)
+    if len(summary) != len(by_j):
+        raise UnbalancedJournal("凭证至少需要两条分录", "a journal needs at least two postings")
+    request_hashes = {j: staged_request_hash(by_j[j], legs_of[j]) for j in order}
+    existing = _existing_hashes(session, list(keys.values()))
+    for j, key in keys.items():
+        if key in existing and existing[key] != request_hashes[j]:
+            raise IdempotencyConflict(
+                f"幂等键 {key} 已用于另一笔不同的请求",
+                f"idempotency key {key} was used for a different request",
+            )
+    todo = [j for j in order if keys[j] not in existing]
+    if not todo:
+        return StagedResult(_journal_ids(session, keys), 0, len(by_j))
+    head = _lock_head(session)
+    seq, prev = head.last_seq, head.last_hash
+    first = seq + 1
+    journal_rows: list[tuple[object, ...]] = []
+    map_rows: list[tuple[int, int, str, int]] = []
+    for done, j in enumerate(todo, start=1):
+        jr = by_j[j]
+        seq += 1
+        digest = journal_hash_of_legs(
+            prev,
+            seq,
+            keys[j],
+            jr.kind,
+            jr.branch_id,
+            jr.posting_date,
+            jr.value_date,
+            jr.reverses_id,
+            jr.memo,
+            legs_of[j],
+        )
+        journal_rows.append(
+            (
+                seq,
+                keys[j],
+                request_hashes[j],
+                jr.kind,
+                jr.memo,
+                jr.branch_id,
+                jr.posting_date,
+                jr.value_date,
+                jr.reverses_id,
+                prev,
+                digest,
+            )
+        )
+        year_start, year_end = interest_year(jr.value_date)
+        days = 0 if jr.kind in NO_JISHU_KINDS else days_inclusive(jr.value_date, year_end)
+        map_rows.append((j, seq, year_start.isoformat(), days))
+        prev = digest
+        if on_progress is not None and done % 10_000 == 0:
+            on_progress(done)
+    stage(
+        session,
+        _JOURNAL_MAP,
+        "j INTEGER PRIMARY KEY, seq BIGINT, year_start DATE, days BIGINT",
+        map_rows,
+    )
+    if not sqlite:
+        conn.exec_driver_sql(f"ANALYZE {_JOURNAL_MAP}")
+    posting = set(todo)
+    _apply_staged_balances(
+        session, [(parent, amount) for j, parent, amount in by_parent if j in posting]
+    )
+    _insert_journals(session, journal_rows)
+    conn.exec_driver_sql(
+        "INSERT INTO ledger_posting (journal_id, account_id, amount) "
+        f"SELECT m.seq, l.account_id, l.amount FROM {LEGS_TABLE} l "
+        f"CROSS JOIN {_JOURNAL_MAP} m WHERE m.j = l.j"
+    )
+    kinds = ", ".join(f"'{k}'" for k in sorted(INTEREST_BEARING_KINDS))
+    conn.exec_driver_sql(
+        "INSERT INTO ledger_interest_accrual (account_id, year_start, net, jishu) "
+        "SELECT l.account_id, m.year_start, SUM(l.amount), SUM(l.amount * m.days) "
+        f"FROM {LEGS_TABLE} l CROSS JOIN {_JOURNAL_MAP} m CROSS JOIN ledger_account a "
+        f"WHERE m.j = l.j AND a.id = l.account_id AND a.subsidiary_kind IN ({kinds}) "
+        "GROUP BY l.account_id, m.year_start "
+        "HAVING SUM(l.amount) <> 0 OR SUM(l.amount * m.days) <> 0 "
+        "ON CONFLICT (account_id, year_start) DO UPDATE SET "
+        "net = ledger_interest_accrual.net + excluded.net, "
+        "jishu = ledger_interest_accrual.jishu + excluded.jishu"
+    )
+    session.execute(
+        text("UPDATE ledger_chain_head SET last_seq = :seq, last_hash = :hash WHERE id = 1"),
+        {"seq": seq, "hash": prev},
+    )
+    if on_progress is not None:
+        on_progress(len(todo))
+    ids = (
+        {j: first + k for k, j in enumerate(todo)}
+        if len(todo) == len(by_j)
+        else _journal_ids(session, keys)
+    )
+    return StagedResult(ids, len(todo), len(by_j) - len(todo))
+
+
+def _staged_summary(
+    session: Session, sqlite: bool
+) -> tuple[dict[int, list[int]], list[tuple[int, int, int]]]:
+    """One pass over the staged legs in account order (sequential account look-ups).
+
+    Returns, per journal j: [legs, Σ amount, zero legs, legs on existing accounts, on control
+    accounts, on closed accounts]; and (j, parent account, Σ amount) for the control ancestors.
+    """
+    zero = "SUM(l.amount = 0)" if sqlite else "SUM(CASE WHEN l.amount = 0 THEN 1 ELSE 0 END)"
+    control = (
+        "SUM(COALESCE(a.is_control, 0))"
+        if sqlite
+        else "SUM(CASE WHEN a.is_control THEN 1 ELSE 0 END)"
+    )
+    rows = session.connection().exec_driver_sql(
+        f"SELECT l.j, a.parent_id, COUNT(*), SUM(l.amount), {zero}, COUNT(a.id), {control}, "
+        f"COUNT(a.closed_on) FROM {LEGS_TABLE} l LEFT JOIN ledger_account a "
+        "ON a.id = l.account_id GROUP BY l.j, a.parent_id"
+    )
+    per_j: dict[int, list[int]] = {}
+    by_parent: list[tuple[int, int, int]] = []
+    for j, parent, n, total, zeros, found, is_control, closed in rows:
+        entry = per_j.setdefault(int(j), [0, 0, 0, 0, 0, 0])
+        for k, value in enumerate((n, total, zeros, found, is_control, closed)):
+            entry[k] += int(value or 0)
+        if parent is not None:
+            by_parent.append((int(j), int(parent), int(total)))
+    return per_j, by_parent
+
+
+def _staged_legs_text(session: Session, sqlite: bool) -> dict[int, str]:
+    """Per journal j, its legs as hashed (``rules.legs_text``): sorted by account id, amount."""
+    if sqlite:  # group_concat follows the order of the ordered subquery it reads
+        sql = (
+            "SELECT j, group_concat(account_id || ':' || amount, ';') FROM ("
+            f"SELECT j, account_id, amount FROM {LEGS_TABLE} ORDER BY j, account_id, amount, n) "
+            "GROUP BY j"
+        )
+    else:
+        sql = (
+            "SELECT j, string_agg(account_id || ':' || amount, ';' ORDER BY account_id, amount) "
+            f"FROM {LEGS_TABLE} GROUP BY j"
+        )
+    return {int(j): str(legs) for j, legs in session.connection().exec_driver_sql(sql)}
+
+
+def _refuse_accounts(session: Session) -> None:
+    row = (
+        session.connection()
+        .exec_driver_sql(
+            f"SELECT l.account_id, a.code, a.is_control, a.closed_on FROM {LEGS_TABLE} l "
+            "LEFT JOIN ledger_account a ON a.id = l.account_id "
+            "WHERE a.id IS NULL OR a.is_control = TRUE OR a.closed_on IS NOT NULL LIMIT 1"
+        )
+        .first()
+    )
+    if row is None:
+        return
+    account_id, code, is_control, closed_on = row
+    if code is None:
+        raise LedgerError(f"账户不存在：{account_id}", f"no such account: {account_id}")
+    if is_control:
+        raise LedgerError(
+            f"统驭科目 {code} 不能直接记账，请记入其明细账户",
+            f"control account {code} takes no postings; post to a subsidiary account",
+        )
+    raise LedgerError(
+        f"账户 {code} 已于 {closed_on} 销户，不能记账",
+        f"account {code} was closed on {closed_on} and takes no postings",
+    )
+
+
+def _apply_staged_balances(session: Session, by_parent: Iterable[tuple[int, int]]) -> None:
+    """Running balances of the staged legs' accounts (in account order), then their control
+    ancestors from the (parent, Σ amount) pairs of the summary."""
+    session.connection().exec_driver_sql(
+        "UPDATE ledger_account SET balance = ledger_account.balance + d.delta FROM ("
+        f"SELECT l.account_id, SUM(l.amount) AS delta FROM {LEGS_TABLE} l "
+        f"CROSS JOIN {_JOURNAL_MAP} m WHERE m.j = l.j GROUP BY l.account_id "
+        "HAVING SUM(l.amount) <> 0) AS d WHERE ledger_account.id = d.account_id"
+    )
+    parents = control_parents(session)
+    deltas: dict[int, int] = defaultdict(int)
+    for parent_id, amount in by_parent:
+        parent: int | None = parent_id
+        while parent is not None:
+            deltas[parent] += amount
+            parent = parents.get(parent)
+    for account_id in sorted(deltas):
+        if deltas[account_id]:
+            session.execute(
+                text("UPDATE ledger_account SET balance = balance + :d WHERE id = :id"),
+                {"d": deltas[account_id], "id": account_id},
+            )
+
+
+def _insert_journals(session: Session, journal_rows: list[tuple[object, ...]]) -> None:
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    if is_sqlite(session):
+        cursor = raw.cursor()
+        cols = ", ".join(JOURNAL_COLUMNS)
+        marks = ", ".join("?" * len(JOURNAL_COLUMNS))
+        cursor.executemany(f"INSERT INTO ledger_journal ({cols}) VALUES ({marks})", journal_rows)
+        cursor.close()
+        return
+    sql = f"COPY ledger_journal ({', '.join(JOURNAL_COLUMNS)}) FROM STDIN"
+    with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[attr-defined]
+        for row in journal_rows:
+            copy.write_row(row)
+
+
+def _journal_ids(session: Session, keys: Mapping[int, str]) -> dict[int, int]:
+    found: dict[str, int] = {}
+    wanted = list(keys.values())
+    for start in range(0, len(wanted), KEY_CHUNK):
+        chunk = wanted[start : start + KEY_CHUNK]
+        for key, journal_id in session.execute(
+            select(Journal.idempotency_key, Journal.id).where(Journal.idempotency_key.in_(chunk))
+        ):
+            found[key] = int(journal_id)
+    return {j: found[key] for j, key in keys.items()}

@@ -15,11 +15,13 @@ from hpf.config_commands import app as config_app
 from hpf.db.commands import app as db_app
 from hpf.deposits.commands import app as employers_app
 from hpf.errors import DomainError
+from hpf.finance.commands import app as finance_app
 from hpf.interest.commands import app as interest_app
 from hpf.ledger.commands import app as ledger_app
 from hpf.loans.commands import app as loans_app
 from hpf.org.commands import app as org_app
 from hpf.policy.commands import app as policy_app
+from hpf.report.commands import app as report_app
 from hpf.sim.commands import app as demo_app
 from hpf.web.commands import serve
 from hpf.withdrawals.commands import app as withdrawals_app
@@ -63,6 +65,8 @@ app.add_typer(employers_app, name="employers")
 app.add_typer(demo_app, name="demo")
 app.add_typer(withdrawals_app, name="withdrawals")
 app.add_typer(loans_app, name="loans")
+app.add_typer(finance_app, name="finance")
+app.add_typer(report_app, name="report")
 app.command("serve")(serve)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hpf.auth import models as _auth_models  # noqa: F401
 from hpf.db.base import Base
 from hpf.deposits import models as _deposit_models  # noqa: F401
+from hpf.finance import models as _finance_models  # noqa: F401
 from hpf.interest import models as _interest_models  # noqa: F401
 from hpf.ledger import models as _ledger_models  # noqa: F401
 from hpf.loans import models as _loan_models  # noqa: F401

@@ -26,6 +26,7 @@ from hpf.ledger.accrual import (
 )
 from hpf.ledger.chart import SUBSIDIARY_PARENTS, subsidiary_code
 from hpf.ledger.models import Account, ChainHead, Journal, Posting
+from hpf.ledger.periods import require_open
 from hpf.ledger.rules import (
     IdempotencyConflict,
     JournalDraft,
@@ -115,7 +116,8 @@ def post(session: Session, draft: JournalDraft, *, idempotency_key: str) -> Post
 
     A replay with the same key and the same request returns the first journal and writes
     nothing; the same key with a different request raises IdempotencyConflict. An unbalanced
-    draft raises UnbalancedJournal before anything is written.
+    draft raises UnbalancedJournal, a posting date in a closed period PeriodClosed, before
+    anything is written.
     """
     key = _checked_key(idempotency_key)
     check_balanced(draft.legs)
@@ -123,6 +125,7 @@ def post(session: Session, draft: JournalDraft, *, idempotency_key: str) -> Post
     replay = _replay_of(session, key, request_hash)
     if replay is not None:
         return replay
+    require_open(session, draft.posting_date)
     refs = resolve_accounts(session, {leg.account for leg in draft.legs})
     deltas = balance_deltas(session, draft.legs, refs)
     _apply_deltas(session, deltas)
@@ -212,6 +215,7 @@ def reverse(
     replay = _replay_of(session, _checked_key(idempotency_key), draft.request_hash())
     if replay is not None:
         return replay
+    require_open(session, posting_date)
     already = session.scalar(select(Journal.id).where(Journal.reverses_id == journal_id))
     if already is not None:
         raise LedgerError(

@@ -209,3 +209,23 @@ def loan_stats(
 
 def _d(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def issued_in(session: Session, start: date, end: date) -> tuple[int, int]:
+    """个贷发放笔数 and 金额 (fen): loans disbursed from ``start`` to ``end`` inclusive."""
+    n, amount = session.execute(
+        select(func.count(), func.coalesce(func.sum(Loan.principal_fen), 0)).where(
+            Loan.disbursed_on >= start, Loan.disbursed_on <= end
+        )
+    ).one()
+    return int(n or 0), int(amount or 0)
+
+
+def principal_repaid_in(session: Session, start: date, end: date) -> int:
+    """Principal repaid (installments and prepayments) from ``start`` to ``end`` inclusive."""
+    value = session.scalar(
+        select(func.coalesce(func.sum(Repayment.principal_fen), 0)).where(
+            Repayment.paid_on >= start, Repayment.paid_on <= end
+        )
+    )
+    return int(value or 0)

@@ -93,3 +93,26 @@ def withdrawal_stats(
             )
         )
     return out
+
+
+HOUSING_TYPES = frozenset({"purchase", "build", "loan_repayment", "rent", "elevator"})
+"""住房消费类提取: buying, building or overhauling, loan repayment, rent, elevator retrofit."""
+
+
+def ledger_amounts_by_type(session: Session, start: date, end: date) -> dict[tuple[str, str], int]:
+    """(type, reason code) → amount debited to depositors' accounts by withdrawal journals
+    posted from ``start`` to ``end`` (reversals, e.g. of failed payments, net off)."""
+    from sqlalchemy import text
+
+    rows = session.execute(
+        text(
+            "SELECT w.type, w.reason_code, SUM(p.amount) FROM ledger_posting p "
+            "JOIN ledger_journal j ON j.id = p.journal_id "
+            "JOIN ledger_account a ON a.id = p.account_id "
+            "JOIN withdrawal w ON w.journal_id = COALESCE(j.reverses_id, j.id) "
+            "WHERE a.subsidiary_kind = 'depositor' AND j.posting_date >= :s "
+            "AND j.posting_date <= :e GROUP BY w.type, w.reason_code"
+        ),
+        {"s": start, "e": end},
+    )
+    return {(t, r): int(v or 0) for t, r, v in rows}

@@ -14,14 +14,19 @@ from hpf.clitools import one_line
 from hpf.config_commands import app as config_app
 from hpf.db.commands import app as db_app
 from hpf.deposits.commands import app as employers_app
+from hpf.eaudit.commands import app as eaudit_app
 from hpf.errors import DomainError
 from hpf.finance.commands import app as finance_app
 from hpf.interest.commands import app as interest_app
 from hpf.ledger.commands import app as ledger_app
 from hpf.loans.commands import app as loans_app
+from hpf.ops.backup_commands import app as backup_app
+from hpf.ops.commands import app as incidents_app
+from hpf.ops.exchange_commands import app as exchange_app
 from hpf.org.commands import app as org_app
 from hpf.policy.commands import app as policy_app
 from hpf.report.commands import app as report_app
+from hpf.service_desk.commands import app as tickets_app
 from hpf.sim.commands import app as demo_app
 from hpf.web.commands import serve
 from hpf.withdrawals.commands import app as withdrawals_app
@@ -65,6 +70,11 @@ app.add_typer(employers_app, name="employers")
 app.add_typer(demo_app, name="demo")
 app.add_typer(withdrawals_app, name="withdrawals")
 app.add_typer(loans_app, name="loans")
+app.add_typer(tickets_app, name="tickets")
+app.add_typer(eaudit_app, name="audit")
+app.add_typer(incidents_app, name="incidents")
+app.add_typer(backup_app, name="backup")
+app.add_typer(exchange_app, name="exchange")
 app.add_typer(finance_app, name="finance")
 app.add_typer(report_app, name="report")
 app.command("serve")(serve)

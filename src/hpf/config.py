@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     cookie_secure: bool = False
     """Mark session cookies ``Secure`` (HPF_COOKIE_SECURE=true behind HTTPS)."""
+    backup_keep: int = 7
+    """Backups kept by ``hpf backup create`` (HPF_BACKUP_KEEP); older ones are removed."""
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -20,6 +20,18 @@ PERMISSIONS: dict[str, tuple[str, str]] = {
     "policy.read": ("查看政策参数", "view policy parameters"),
     "audit_trail.read": ("查看审计留痕", "read the audit trail"),
     "eaudit.read": ("查看电子稽核结果", "view electronic audit (电子稽核) findings"),
+    "eaudit.manage": (
+        "运行电子稽核、分派与销号疑点",
+        "run electronic audits, assign and close suspicious items",
+    ),
+    "ops.manage": (
+        "运维：登记故障与安全事件、备份与恢复",
+        "operations: log incidents and security events, back up and restore",
+    ),
+    "exchange.export": (
+        "向监管平台导出数据（含未脱敏信息，留痕）",
+        "export data to the supervision platform (unmasked, audited)",
+    ),
     "person.read": ("查看职工与单位信息（脱敏）", "view depositor and employer data (masked)"),
     "person.unmask": ("查看未脱敏的个人信息（留痕）", "view unmasked personal data (audited)"),
     "ledger.read": ("查看账务（余额、凭证）", "view the books (balances, journals)"),
@@ -42,6 +54,14 @@ PERMISSIONS: dict[str, tuple[str, str]] = {
     "withdrawal.pay": (
         "提取支付（导出支付批次、导入银行回盘）",
         "withdrawal payment (export payment batches, import the bank's results)",
+    ),
+    "loan.counter": (
+        "贷款窗口受理（代职工申请贷款）",
+        "loan counter intake (apply on behalf of a depositor)",
+    ),
+    "loan.finance": (
+        "贷款财务（发放、提前还款、代扣文件导出与银行回盘导入）",
+        "loan finance (disbursement, prepayment, bank debit file export and result import)",
     ),
     "workflow.read": ("查看业务申请及进度", "view applications and their progress"),
     "workflow.submit": ("提交业务申请", "submit applications"),
@@ -80,6 +100,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         "person.unmask",
         "deposit.manage",
         "withdrawal.counter",
+        "loan.counter",
     },
     # second pair of eyes on the application and its documents
     "reviewer": _COUNTER_BASE | {"workflow.review", "person.unmask"},
@@ -92,6 +113,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "ledger.verify",
             "deposit.post",
             "withdrawal.pay",
+            "loan.finance",
             "report.read",
             "dashboard.read",
             "org.read",
@@ -107,6 +129,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "policy.read",
             "audit_trail.read",
             "eaudit.read",
+            "eaudit.manage",
+            "exchange.export",
             "person.read",
             "person.unmask",
             "ledger.read",
@@ -128,6 +152,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "org.manage",
             "policy.read",
             "audit_trail.read",
+            "ops.manage",
         }
     ),
     "employer_agent": frozenset({"employer.self", "workflow.submit"}),

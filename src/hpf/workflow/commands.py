@@ -109,3 +109,36 @@ def stats(
     typer.echo(
         f"办结 completed: {total}，全程网办 fully online: {online}，网办率 online rate: {rate}"
     )
+
+
+@app.command("online-rate")
+def online_rate(
+    first: str = typer.Option(..., "--from", help="First month, YYYY-MM."),
+    last: str = typer.Option(..., "--to", help="Last month, YYYY-MM, inclusive."),
+    branch: str | None = typer.Option(None, "--branch", help="Organisation unit code."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """网办率 per month and business type: completed entirely online / all completed (§9)."""
+    from hpf.deposits.rules import parse_month
+    from hpf.workflow.stats import online_rate_by_month_and_type
+
+    with domain_errors(), unit_of_work() as session:
+        a, b = parse_month(first), parse_month(last)
+        branch_id = unit_by_code(session, branch).id if branch else None
+        rates = online_rate_by_month_and_type(session, a, b, branch_id)
+    rows = [
+        (month, btype, online, total, format_pct(Decimal(online) / Decimal(total)))
+        for (month, btype), (online, total) in sorted(rates.items())
+    ]
+    if as_json:
+        print_json(
+            [
+                {"month": f"{m:%Y-%m}", "business_type": t, "online": o, "total": n, "rate": r}
+                for m, t, o, n, r in rows
+            ]
+        )
+        return
+    out = Table("月份 month", "业务类型 type", "全程网办 online", "办结 completed", "网办率 rate")
+    for m, t, o, n, r in rows:
+        out.add_row(f"{m:%Y-%m}", t, str(o), str(n), r)
+    Console().print(out)

@@ -1,0 +1,1 @@
+"""Operations (运维): incidents, security events, backups and data exchange."""

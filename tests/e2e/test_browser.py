@@ -194,6 +194,21 @@ def test_loan_calculator_and_language_switch(browser: Any, base_url: str) -> Non
     page.context.close()
 
 
+def test_public_loan_limit_trial(browser: Any, base_url: str) -> None:
+    page = new_page(browser)
+    page.goto(f"{base_url}/")
+    page.click("#link-loan-limit")
+    page.wait_for_selector("#limit-form")
+    page.fill("#balance", "80000")
+    page.fill("#price", "900000")
+    page.click("#calc-submit")
+    page.wait_for_selector("#limit-result")
+    assert page.inner_text("#limit")
+    assert page.locator("#constraints tbody tr").count() == 4
+    shot(page, "loan-limit")
+    page.context.close()
+
+
 def test_employer_uploads_and_confirms_the_month_list(
     browser: Any, base_url: str, tmp_path: Path
 ) -> None:

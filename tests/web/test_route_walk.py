@@ -45,6 +45,7 @@ SAMPLES = {
     "{depositor_ref}": "000000999999",
     "{withdrawal_id}": "999999",
     "{batch_id}": "999999",
+    "{loan_id}": "999999",
 }
 
 

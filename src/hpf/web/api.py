@@ -21,7 +21,7 @@ from hpf.ledger.chart import DEPOSITORS_FUNDS, EMPLOYER_SUSPENSE, subsidiary_cod
 from hpf.ledger.rules import LedgerError
 from hpf.money import format_yuan
 from hpf.web import applications as apps
-from hpf.web import withdrawals as web_withdrawals
+from hpf.web import loans as web_loans
 from hpf.web.errors import Problem
 from hpf.web.schemas import AUTH_RESPONSES, RowId
 from hpf.web.security import DbSession, require
@@ -174,7 +174,7 @@ def act_on_application(
     principal: Annotated[Principal, Depends(require(*STAFF_STEPS))],
 ) -> ApplicationDetail:
     apps.get_visible(db, principal, application_id)
-    view = web_withdrawals.act_on_application(
+    view = web_loans.act_on_application(
         db,
         application_id,
         actor=principal,

@@ -1,7 +1,8 @@
 """Public calculators (计算器) as plain functions returning the JSON of ``hpf calc … --json``.
 
-Loan schedules (domain.md section 6, :mod:`hpf.loans.rules`) and deposit interest by the jishu
-method (domain.md section 4, :mod:`hpf.interest.rules`). Text input is parsed with
+Loan schedules (domain.md section 6, :mod:`hpf.loans.rules`), the loan limit trial (可贷额度试算,
+:mod:`hpf.loans.limit`) and deposit interest by the jishu method (domain.md section 4,
+:mod:`hpf.interest.rules`). Text input is parsed with
 :mod:`hpf.money` and :mod:`hpf.dates`; bad input raises :class:`hpf.errors.InvalidInput`.
 """
 
@@ -15,8 +16,10 @@ from typing import Any, TypeVar
 from hpf.dates import parse_date
 from hpf.errors import InvalidInput
 from hpf.interest.rules import interest_fen, jishu_fen_days
+from hpf.loans.limit import Contributor, LimitApplication, LimitResult, Reason, loan_limit
 from hpf.loans.rules import parse_method, repayment_schedule, total_interest
-from hpf.money import format_yuan, parse_amount, parse_rate
+from hpf.money import fen_round, format_yuan, parse_amount, parse_rate, to_decimal
+from hpf.policy.loader import Policy
 
 T = TypeVar("T")
 MAX_TEXT = 40
@@ -46,6 +49,191 @@ def loan_schedule(
             for row in schedule
         ],
         "total_interest": format_yuan(total_interest(schedule)),
+    }
+
+
+SEXES = {"male": True, "m": True, "男": True, "female": False, "f": False, "女": False}
+
+
+def loan_limit_trial(
+    policy: Policy,
+    *,
+    balance: str,
+    contribution_months: int,
+    price: str,
+    area: str,
+    age: int,
+    sex: str,
+    monthly_contribution: str | None = None,
+    monthly_income: str | None = None,
+    employer_rate: str | None = None,
+    employee_rate: str | None = None,
+    total_contribution_months: int | None = None,
+    spouse_balance: str | None = None,
+    spouse_contribution_months: int | None = None,
+    spouse_monthly_contribution: str | None = None,
+    spouse_monthly_income: str | None = None,
+    spouse_employer_rate: str | None = None,
+    spouse_employee_rate: str | None = None,
+    debt: str = "0",
+    home: int = 1,
+    term: int | None = None,
+    on: str | None = None,
+) -> dict[str, Any]:
+    """可贷额度试算: the JSON ``hpf calc loan-limit --json`` prints for the same options."""
+    texts = (
+        balance, price, area, sex, monthly_contribution, monthly_income, employer_rate,
+        employee_rate, spouse_balance, spouse_monthly_contribution, spouse_monthly_income,
+        spouse_employer_rate, spouse_employee_rate, debt, on,
+    )  # fmt: skip
+    for text in texts:
+        if text is not None:
+            _check_length(text)
+    day = date.today() if on is None else parse_date(on)
+    snapshot = policy.on(day)
+    applicant = _contributor(
+        "",
+        balance,
+        contribution_months,
+        total_contribution_months,
+        monthly_contribution,
+        monthly_income,
+        employer_rate,
+        employee_rate,
+    )
+    co_borrower = None
+    if spouse_balance is not None:
+        if spouse_contribution_months is None:
+            raise InvalidInput(
+                "填写配偶余额时须同时填写配偶连续缴存月数",
+                "spouse_balance needs spouse_contribution_months",
+            )
+        co_borrower = _contributor(
+            "spouse_",
+            spouse_balance,
+            spouse_contribution_months,
+            None,
+            spouse_monthly_contribution,
+            spouse_monthly_income,
+            spouse_employer_rate or employer_rate,
+            spouse_employee_rate or employee_rate,
+            income_required=False,
+        )
+    elif any(
+        value is not None
+        for value in (
+            spouse_contribution_months,
+            spouse_monthly_contribution,
+            spouse_monthly_income,
+            spouse_employer_rate,
+            spouse_employee_rate,
+        )
+    ):
+        raise InvalidInput("配偶信息须与配偶余额一起填写", "spouse fields need spouse_balance")
+    male = SEXES.get(sex.strip().lower())
+    if male is None:
+        raise InvalidInput(
+            f"性别应为 male 或 female：{sex!r}", f"sex must be male or female: {sex!r}"
+        )
+    application = LimitApplication(
+        applicant=applicant,
+        price_fen=parse_amount(price),
+        area_m2=to_decimal(area),
+        home_number=home,
+        age=age,
+        male=male,
+        co_borrower=co_borrower,
+        term_months=term,
+        existing_monthly_debt_fen=parse_amount(debt),
+    )
+    result = loan_limit(application, snapshot.loan_limit, snapshot.loan_rate)
+    return limit_json(result, day)
+
+
+def _contributor(
+    prefix: str,
+    balance: str,
+    months: int,
+    total: int | None,
+    contribution: str | None,
+    income: str | None,
+    employer_rate: str | None,
+    employee_rate: str | None,
+    *,
+    income_required: bool = True,
+) -> Contributor:
+    """A Contributor: monthly contribution and both rates, or monthly wage and employer rate."""
+    if contribution is not None and income is not None:
+        raise InvalidInput(
+            f"{prefix}monthly_contribution 与 {prefix}monthly_income 只能填一个",
+            f"give either {prefix}monthly_contribution or {prefix}monthly_income, not both",
+        )
+    balance_fen = parse_amount(balance)
+    if contribution is not None:
+        if employer_rate is None or employee_rate is None:
+            raise InvalidInput(
+                "填写月缴存额时须填写单位和个人缴存比例",
+                "the monthly contribution needs employer_rate and employee_rate",
+            )
+        return Contributor.from_contribution(
+            balance_fen,
+            parse_amount(contribution),
+            parse_rate(employer_rate),
+            parse_rate(employee_rate),
+            months,
+            total,
+        )
+    if income is not None:
+        if employer_rate is None:
+            raise InvalidInput(
+                "填写月工资时须填写单位缴存比例（单位缴存额计入还款能力）",
+                "the monthly wage needs employer_rate (the employer's contribution counts "
+                "towards repayment capacity)",
+            )
+        wage = parse_amount(income)
+        employer = fen_round(to_decimal(wage) * parse_rate(employer_rate) / 100)
+        return Contributor.from_wage(balance_fen, wage, employer, months, total)
+    if income_required:
+        raise InvalidInput(
+            "须填写月缴存额（及缴存比例）或月工资",
+            "give monthly_contribution (with the rates) or monthly_income",
+        )
+    return Contributor.from_wage(balance_fen, 0, 0, months, total)
+
+
+def _reason_json(reason: Reason) -> dict[str, str]:
+    return {"code": reason.code, "zh": reason.zh, "en": reason.en}
+
+
+def limit_json(result: LimitResult, day: date) -> dict[str, Any]:
+    """A limit result as ``hpf calc loan-limit --json`` prints it."""
+    return {
+        "eligible": result.eligible,
+        "limit": format_yuan(result.limit_fen),
+        "binding_constraint": None
+        if result.binding_constraint is None
+        else result.binding_constraint.value,
+        "binding_constraints": [item.value for item in result.binding],
+        "constraints": {
+            item.constraint.value: {
+                "amount": format_yuan(item.amount_fen),
+                "zh": item.reason.zh,
+                "en": item.reason.en,
+            }
+            for item in result.constraints
+        },
+        "term_months": result.term_months,
+        "max_term_months": result.max_term_months,
+        "term_limited_by": result.term_limited_by.value,
+        "rate_pct": None if result.annual_rate_pct is None else str(result.annual_rate_pct),
+        "monthly_payment": format_yuan(result.monthly_payment_fen),
+        "down_payment_pct": None
+        if result.down_payment_pct is None
+        else str(result.down_payment_pct),
+        "two_contributors": result.two_contributors,
+        "policy_date": day.isoformat(),
+        "refusals": [_reason_json(reason) for reason in result.refusals],
+        "reasons": [_reason_json(reason) for reason in result.reasons],
     }
 
 

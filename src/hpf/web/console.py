@@ -19,10 +19,10 @@ from hpf.auth.principal import Principal
 from hpf.errors import DomainError
 from hpf.web import applications as apps
 from hpf.web.i18n import _ as N_
+from hpf.web.loans import act_on_application
 from hpf.web.schemas import RowId
 from hpf.web.security import DbSession, require
 from hpf.web.templating import flash, render
-from hpf.web.withdrawals import act_on_application
 from hpf.workflow import rules as wf_rules
 from hpf.workflow import service as workflow
 

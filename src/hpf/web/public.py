@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hpf.errors import DomainError, InvalidInput
 from hpf.money import format_yuan, parse_amount
-from hpf.web.calculators import deposit_interest, loan_schedule
+from hpf.web.calculators import deposit_interest, loan_limit_trial, loan_schedule
+from hpf.web.contributions import policy_of
 from hpf.web.i18n import LANG_COOKIE, normalise_lang
 from hpf.web.i18n import _ as N_
 from hpf.web.templating import render
@@ -93,6 +94,112 @@ def loan_page(
         except DomainError as exc:
             error = exc.message(getattr(request.state, "lang", "zh"))
     return _calc_response(request, "calc_loan", {"form": form, "result": result, "error": error})
+
+
+CONSTRAINT_LABELS = {
+    "loan_to_value": N_("Loan-to-value"),
+    "balance": N_("Balance multiple"),
+    "cap": N_("Loan cap"),
+    "repayment_capacity": N_("Repayment capacity"),
+}
+LIMIT_TEXT_FIELDS = (
+    "balance",
+    "price",
+    "area",
+    "sex",
+    "monthly_contribution",
+    "monthly_income",
+    "employer_rate",
+    "employee_rate",
+    "spouse_balance",
+    "spouse_monthly_contribution",
+    "debt",
+    "date",
+)
+LIMIT_INT_FIELDS = (
+    "contribution_months",
+    "total_contribution_months",
+    "age",
+    "home",
+    "term",
+    "spouse_contribution_months",
+)
+LIMIT_DEFAULTS = {
+    "balance": "50000",
+    "contribution_months": "24",
+    "price": "1000000",
+    "area": "89.5",
+    "age": "35",
+    "sex": "male",
+    "monthly_contribution": "2400",
+    "employer_rate": "12",
+    "employee_rate": "12",
+    "home": "1",
+    "debt": "0",
+}
+Text40 = Annotated[str | None, Query(max_length=40)]
+
+
+def limit_context(request: Request, values: dict[str, str]) -> dict[str, object]:
+    """Run the loan limit trial over form ``values`` (text; empty = not given)."""
+    result: dict[str, object] | None = None
+    error: str | None = None
+    try:
+        given = {k: v.strip() for k, v in values.items() if v is not None and v.strip()}
+        kwargs: dict[str, object] = {
+            name: given[name] for name in LIMIT_TEXT_FIELDS if name in given and name != "date"
+        }
+        for name in LIMIT_INT_FIELDS:
+            if name in given:
+                kwargs[name] = _int_or_fail(given[name])
+        for required in ("balance", "price", "area", "sex", "contribution_months", "age"):
+            if required not in kwargs:
+                raise InvalidInput(f"请填写 {required}", f"{required} is required")
+        result = loan_limit_trial(policy_of(request), on=given.get("date"), **kwargs)  # type: ignore[arg-type]
+    except DomainError as exc:
+        error = exc.message(getattr(request.state, "lang", "zh"))
+    return {"result": result, "error": error, "constraint_labels": CONSTRAINT_LABELS}
+
+
+@router.get(
+    "/calc/loan-limit", response_class=HTMLResponse, summary="Loan limit trial 可贷额度试算"
+)
+def loan_limit_page(
+    request: Request,
+    balance: Text40 = None,
+    contribution_months: Text40 = None,
+    total_contribution_months: Text40 = None,
+    price: Text40 = None,
+    area: Text40 = None,
+    age: Text40 = None,
+    sex: Text40 = None,
+    monthly_contribution: Text40 = None,
+    monthly_income: Text40 = None,
+    employer_rate: Text40 = None,
+    employee_rate: Text40 = None,
+    spouse_balance: Text40 = None,
+    spouse_contribution_months: Text40 = None,
+    spouse_monthly_contribution: Text40 = None,
+    debt: Text40 = None,
+    home: Text40 = None,
+    term: Text40 = None,
+    date: Text40 = None,
+) -> Response:
+    sent = {
+        name: value
+        for name, value in locals().items()
+        if name in LIMIT_TEXT_FIELDS + LIMIT_INT_FIELDS
+    }
+    submitted = balance is not None
+    form = {
+        name: (sent.get(name) if submitted else LIMIT_DEFAULTS.get(name)) or ""
+        for name in LIMIT_TEXT_FIELDS + LIMIT_INT_FIELDS
+    }
+    context: dict[str, object] = {"form": form, "result": None, "error": None}
+    if submitted:
+        context.update(limit_context(request, form))
+    context["constraint_labels"] = CONSTRAINT_LABELS
+    return _calc_response(request, "calc_loan_limit", context)
 
 
 @router.get(

@@ -43,6 +43,7 @@ NAVIGATION: dict[str, tuple[NavItem, ...]] = {
     "public": (
         NavItem("/", N_("Home")),
         NavItem("/calc/loan", N_("Loan calculator")),
+        NavItem("/calc/loan-limit", N_("Loan limit trial")),
         NavItem("/calc/interest", N_("Deposit interest calculator")),
     ),
     "console": (
@@ -55,6 +56,10 @@ NAVIGATION: dict[str, tuple[NavItem, ...]] = {
             ("withdrawal.counter",),
         ),
         NavItem("/console/withdrawals/payments", N_("Withdrawal payments"), ("withdrawal.pay",)),
+        NavItem("/console/loans", N_("Loans"), ("workflow.read", "loan.finance")),
+        NavItem("/console/loans/new", N_("Counter loan application"), ("loan.counter",)),
+        NavItem("/console/loans/collection", N_("Bank debit of installments"), ("loan.finance",)),
+        NavItem("/console/loans/overdue", N_("Overdue loans"), ("workflow.read", "loan.finance")),
         NavItem("/console/employers", N_("Employers"), ("person.read",)),
         NavItem("/console/employers/new", N_("Open an employer account"), ("deposit.manage",)),
         NavItem("/console/depositors", N_("Depositors"), ("person.read",)),
@@ -68,8 +73,10 @@ NAVIGATION: dict[str, tuple[NavItem, ...]] = {
             N_("Withdrawal statistics"),
             ("dashboard.read", "report.read"),
         ),
+        NavItem("/console/loans/stats", N_("Loan statistics"), ("dashboard.read", "report.read")),
         NavItem("/console/users", N_("Users"), ("users.manage",)),
         NavItem("/calc/loan", N_("Loan calculator")),
+        NavItem("/calc/loan-limit", N_("Loan limit trial")),
     ),
     "employer": (
         NavItem("/employer", N_("Employer summary"), ("employer.self",)),
@@ -80,13 +87,16 @@ NAVIGATION: dict[str, tuple[NavItem, ...]] = {
         NavItem("/employer/depositors", N_("Our depositors"), ("employer.self",)),
         NavItem("/employer/applications", N_("Rate reduction and deferral"), ("employer.self",)),
         NavItem("/calc/loan", N_("Loan calculator")),
+        NavItem("/calc/loan-limit", N_("Loan limit trial")),
     ),
     "me": (
         NavItem("/me", N_("My profile"), ("depositor.self",)),
         NavItem("/me/statement", N_("Balance and statement"), ("depositor.self",)),
         NavItem("/me/applications", N_("My applications"), ("depositor.self",)),
         NavItem("/me/withdrawals", N_("Withdrawals"), ("depositor.self",)),
+        NavItem("/me/loans", N_("My loan"), ("depositor.self",)),
         NavItem("/calc/loan", N_("Loan calculator")),
+        NavItem("/calc/loan-limit", N_("Loan limit trial")),
         NavItem("/calc/interest", N_("Deposit interest calculator")),
     ),
 }

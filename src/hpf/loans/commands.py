@@ -17,7 +17,7 @@ from hpf.auth.principal import system_principal
 from hpf.clitools import domain_errors, fail, print_json, progress
 from hpf.dates import parse_date
 from hpf.db.engine import unit_of_work
-from hpf.loans import batches, collection, service, stats
+from hpf.loans import batches, collection, service, standing, stats
 from hpf.loans.overdue import format_overdue_ratio
 from hpf.loans.rules import RepaymentMethod
 from hpf.money import format_pct, format_yuan
@@ -196,6 +196,36 @@ def _ratio_table(rows: list[stats.OverdueRow]) -> None:
             f"{name}\t{_y(r.balance_fen)}\t{_y(r.overdue_fen)}\t"
             f"{format_overdue_ratio(r.overdue_fen, r.balance_fen)}"
         )
+
+
+@app.command("standing-run")
+def standing_run(
+    on: Annotated[str, typer.Option("--on", help="扣款日期 YYYY-MM-DD")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """约定提取还贷：按有效的约定，从职工公积金余额偿还到期未还的贷款期次。"""
+    with domain_errors():
+        day = parse_date(on)
+        with unit_of_work() as session:
+            run = standing.run_standing_orders(
+                session, day, system_principal("standing-run"), policy=get_policy()
+            )
+    if as_json:
+        print_json(
+            {
+                "on": day.isoformat(),
+                "paid": len(run.paid),
+                "paid_amount": format_yuan(run.paid_fen),
+                "refused": [{"order": k, "reason": v} for k, v in sorted(run.refused.items())],
+            }
+        )
+        return
+    typer.echo(
+        f"{day} 约定提取还贷：成功 {len(run.paid)} 笔，金额 {_y(run.paid_fen)} 元；"
+        f"未扣成功 {len(run.refused)} 笔"
+    )
+    for order_id, reason in sorted(run.refused.items()):
+        typer.echo(f"  约定 {order_id}：{reason}")
 
 
 @app.command("reprice")

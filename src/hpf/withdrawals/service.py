@@ -597,7 +597,8 @@ def create_standing_order(
 ) -> StandingOrder:
     """约定提取还贷: record a monthly withdrawal towards the person's (or spouse's) loan.
 
-    The monthly run that posts each installment belongs to the loans issue; this records the
+    The monthly run that pays each installment is :func:`hpf.loans.standing.run_standing_orders`;
+    this records the
     agreement after :func:`hpf.withdrawals.rules.check_standing_order` allows it.
     """
     policy = policy or get_policy()

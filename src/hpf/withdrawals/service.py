@@ -598,8 +598,7 @@ def create_standing_order(
     """约定提取还贷: record a monthly withdrawal towards the person's (or spouse's) loan.
 
     The monthly run that pays each installment is :func:`hpf.loans.standing.run_standing_orders`;
-    this records the
-    agreement after :func:`hpf.withdrawals.rules.check_standing_order` allows it.
+    this records the agreement after :func:`hpf.withdrawals.rules.check_standing_order` allows it.
     """
     policy = policy or get_policy()
     depositor = get_depositor(session, depositor_ref=depositor_ref)

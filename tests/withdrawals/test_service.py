@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from hpf.auth.models import AuditRecord
 from hpf.deposits.depositors import balance_fen, ledger_code
+from hpf.deposits.models import MonthlyDepositStats
 from hpf.errors import InvalidInput
 from hpf.ledger import chart
 from hpf.ledger.models import Account
@@ -18,7 +20,7 @@ from hpf.ledger.verify import verify_ledger
 from hpf.loans.directory import hpf_loan_directory
 from hpf.withdrawals import payments, service
 from hpf.withdrawals.rules import LoanFact
-from hpf.withdrawals.stats import withdrawal_stats
+from hpf.withdrawals.stats import withdrawal_ratios, withdrawal_stats
 from hpf.workflow import service as workflow
 from withdrawal_books import APPLIED, WithdrawalBooks
 
@@ -91,6 +93,18 @@ def test_apply_review_approve_post_and_pay(wb: WithdrawalBooks, session: Session
     }
     assert (stats[0].count, stats[0].amount_fen, stats[0].online_share) == (1, 450_000, 1)
     assert stats[0].average_days == 2
+    # 提取率 against the month's contributions (a summary row as the remittance posting writes it)
+    session.add(
+        MonthlyDepositStats(branch_id=person.branch_id, month=date(2024, 9, 1), amount_fen=900_000)
+    )
+    session.flush()
+    (ratios,) = withdrawal_ratios(session, start=date(2024, 9, 1), end=date(2024, 9, 30))
+    assert (ratios.withdrawals_fen, ratios.housing_fen, ratios.contributions_fen) == (
+        450_000,
+        450_000,
+        900_000,
+    )
+    assert (ratios.ratio, ratios.housing_share) == (Decimal("0.5"), Decimal("1"))
     assert verify_ledger(session).ok
 
 

@@ -116,3 +116,51 @@ def ledger_amounts_by_type(session: Session, start: date, end: date) -> dict[tup
         {"s": start, "e": end},
     )
     return {(t, r): int(v or 0) for t, r, v in rows}
+
+
+@dataclass(frozen=True)
+class RatioRow:
+    """提取率 and the housing-consumption share of one branch and month.
+
+    ``ratio`` = withdrawals paid in the month / contributions of the month (the monthly lists,
+    :mod:`hpf.deposits.stats`); ``housing_share`` = housing-consumption withdrawals / all
+    withdrawals. Both are fractions half-up to 0.0001, or None when the denominator is zero.
+    """
+
+    branch_id: int
+    month: date
+    withdrawals_fen: int
+    housing_fen: int
+    contributions_fen: int
+
+    @property
+    def ratio(self) -> Decimal | None:
+        return _share(self.withdrawals_fen, self.contributions_fen)
+
+    @property
+    def housing_share(self) -> Decimal | None:
+        return _share(self.housing_fen, self.withdrawals_fen)
+
+
+def withdrawal_ratios(session: Session, *, start: date, end: date) -> list[RatioRow]:
+    """提取率 and housing share by branch and month, from ``start`` to ``end`` (inclusive)."""
+    from hpf.deposits.stats import monthly
+
+    paid: dict[tuple[int, date], list[int]] = {}
+    for row in withdrawal_stats(session, start=start, end=end, by=("branch", "month", "type")):
+        cell = paid.setdefault((row.keys["branch"], row.keys["month"]), [0, 0])
+        cell[0] += row.amount_fen
+        if row.keys["type"] in HOUSING_TYPES:
+            cell[1] += row.amount_fen
+    contributed = {
+        (m.branch_id, m.month): m.amount_fen
+        for m in monthly(session, start.replace(day=1), end.replace(day=1))
+    }
+    keys = sorted(set(paid) | set(contributed), key=lambda k: (k[1], k[0]))
+    return [RatioRow(b, m, *paid.get((b, m), [0, 0]), contributed.get((b, m), 0)) for b, m in keys]
+
+
+def _share(part: int, whole: int) -> Decimal | None:
+    if whole == 0:
+        return None
+    return round_half_up(Decimal(part) / whole, Decimal("0.0001"))

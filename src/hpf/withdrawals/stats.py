@@ -157,7 +157,11 @@ def withdrawal_ratios(session: Session, *, start: date, end: date) -> list[Ratio
         for m in monthly(session, start.replace(day=1), end.replace(day=1))
     }
     keys = sorted(set(paid) | set(contributed), key=lambda k: (k[1], k[0]))
-    return [RatioRow(b, m, *paid.get((b, m), [0, 0]), contributed.get((b, m), 0)) for b, m in keys]
+    out = []
+    for b, m in keys:
+        withdrawn, housing = paid.get((b, m), [0, 0])
+        out.append(RatioRow(b, m, withdrawn, housing, contributed.get((b, m), 0)))
+    return out
 
 
 def _share(part: int, whole: int) -> Decimal | None:

@@ -17,6 +17,7 @@ from hpf.deposits.commands import app as employers_app
 from hpf.eaudit.commands import app as eaudit_app
 from hpf.errors import DomainError
 from hpf.finance.commands import app as finance_app
+from hpf.goals.commands import app as goals_app
 from hpf.interest.commands import app as interest_app
 from hpf.ledger.commands import app as ledger_app
 from hpf.loans.commands import app as loans_app
@@ -77,6 +78,7 @@ app.add_typer(backup_app, name="backup")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(finance_app, name="finance")
 app.add_typer(report_app, name="report")
+app.add_typer(goals_app, name="goals")
 app.command("serve")(serve)
 
 

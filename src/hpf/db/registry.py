@@ -7,6 +7,7 @@ from hpf.db.base import Base
 from hpf.deposits import models as _deposit_models  # noqa: F401
 from hpf.eaudit import models as _eaudit_models  # noqa: F401
 from hpf.finance import models as _finance_models  # noqa: F401
+from hpf.goals import models as _goal_models  # noqa: F401
 from hpf.interest import models as _interest_models  # noqa: F401
 from hpf.ledger import models as _ledger_models  # noqa: F401
 from hpf.loans import models as _loan_models  # noqa: F401

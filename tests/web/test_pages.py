@@ -12,6 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from hpf.auth.audit import verify_trail
 from hpf.auth.models import AuditRecord, WebSession
 from hpf.db.engine import unit_of_work
 
@@ -180,3 +181,18 @@ def test_bearer_token_needs_no_csrf_and_revocation_works(web: Any) -> None:
     with unit_of_work(web.url) as session:
         auth_service.revoke_api_token(session, token_id)
     assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_a_denied_request_is_an_audited_security_event(web: Any) -> None:
+    admin = web.client("sysadmin")  # user administration, no personal data
+    assert admin.request("GET", "/api/v1/depositors").status_code == 403
+    with unit_of_work(web.url) as session:
+        denied = session.execute(
+            select(AuditRecord.actor_name, AuditRecord.object_id, AuditRecord.detail).where(
+                AuditRecord.action == "permission.denied"
+            )
+        ).all()
+        assert verify_trail(session).ok
+    assert any(
+        path == "/api/v1/depositors" and "person.read" in detail for _, path, detail in denied
+    )

@@ -10,6 +10,7 @@ traceback: unexpected exceptions are logged and answered with a generic 500.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -72,6 +73,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "withdrawal_refused": 409,
     "withdrawal_not_found": 404,
     "batch_not_found": 404,
+    "goal_table_not_found": 404,
 }
 """HTTP status of domain errors that are not plain bad input (400)."""
 
@@ -87,8 +89,12 @@ class Problem(Exception):
         detail_en: str | None = None,
         *,
         headers: dict[str, str] | None = None,
+        after: Callable[[], None] | None = None,
     ) -> None:
         default = DEFAULT_DETAILS.get(status, ("error", "请求失败。", "Request failed."))
+        self.after = after
+        """Run by the error handler once the request's own transaction has ended (e.g. to
+        audit the refusal, which that transaction's rollback would otherwise undo)."""
         self.status = status
         self.code = code or default[0]
         self.detail_zh = detail_zh or default[1]
@@ -167,6 +173,8 @@ def signin_redirect(request: Request) -> Response:
 
 async def _on_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Problem)
+    if exc.after is not None:
+        exc.after()
     if exc.status == 401 and wants_html(request):
         return signin_redirect(request)
     return problem_response(

@@ -393,6 +393,8 @@ def _stage_legs(
     )
     begin_staged_legs(session)
     conn = session.connection()
+    if not is_sqlite(session):
+        conn.exec_driver_sql(f"ANALYZE {_LISTS}")  # temp tables have no statistics until then
     prefix = chart.subsidiary_code(chart.DEPOSITORS_FUNDS, "")
     assert prefix.replace("-", "").isdigit()  # inlined below as a literal
     lines = (

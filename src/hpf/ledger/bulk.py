@@ -46,6 +46,8 @@ from hpf.ledger.service import (
 from hpf.ledger.staging import stage
 
 KEY_CHUNK = 900
+WORK_MEM = "64MB"
+"""PostgreSQL ``work_mem`` for the transaction of a staged batch (``begin_staged_legs``)."""
 
 
 @dataclass(frozen=True)
@@ -277,6 +279,9 @@ def begin_staged_legs(session: Session) -> None:
             "ON COMMIT DROP"
         )
         conn.exec_driver_sql(f"TRUNCATE {LEGS_TABLE}")
+        # The joins, sorts and aggregates over a month's legs (a million rows) would spill to
+        # disk at the default 4 MB; for the rest of this transaction only.
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
 
 
 def stage_legs(session: Session, rows: Iterable[tuple[int, int, int, int]]) -> None:
@@ -419,10 +424,15 @@ def post_staged(
         session, [(parent, amount) for j, parent, amount in by_parent if j in posting]
     )
     _insert_journals(session, journal_rows)
+    # PostgreSQL: rows in account order (SQLite's legs table is clustered on the account, so it
+    # writes them so already). Each posting's foreign-key check locks its account row; in the
+    # legs' (depositor-random) order a million checks hit ledger_account's pages at random, far
+    # more pages than shared_buffers holds, so each probe read and wrote back a page.
+    by_account = "" if sqlite else " ORDER BY l.account_id"
     conn.exec_driver_sql(
         "INSERT INTO ledger_posting (journal_id, account_id, amount) "
         f"SELECT m.seq, l.account_id, l.amount FROM {LEGS_TABLE} l "
-        f"CROSS JOIN {_JOURNAL_MAP} m WHERE m.j = l.j"
+        f"CROSS JOIN {_JOURNAL_MAP} m WHERE m.j = l.j{by_account}"
     )
     kinds = ", ".join(f"'{k}'" for k in sorted(INTEREST_BEARING_KINDS))
     conn.exec_driver_sql(
@@ -431,7 +441,8 @@ def post_staged(
         f"FROM {LEGS_TABLE} l CROSS JOIN {_JOURNAL_MAP} m CROSS JOIN ledger_account a "
         f"WHERE m.j = l.j AND a.id = l.account_id AND a.subsidiary_kind IN ({kinds}) "
         "GROUP BY l.account_id, m.year_start "
-        "HAVING SUM(l.amount) <> 0 OR SUM(l.amount * m.days) <> 0 "
+        "HAVING SUM(l.amount) <> 0 OR SUM(l.amount * m.days) <> 0"
+        f"{'' if sqlite else ' ORDER BY l.account_id, m.year_start'} "
         "ON CONFLICT (account_id, year_start) DO UPDATE SET "
         "net = ledger_interest_accrual.net + excluded.net, "
         "jishu = ledger_interest_accrual.jishu + excluded.jishu"

@@ -94,3 +94,44 @@ def test_closing_a_year_closes_its_december(session: Session) -> None:
         require_open(session, date(2021, 12, 31))
     assert "2021" in err.value.message_zh
     require_open(session, date(2022, 1, 1))
+
+
+def test_batches_refuse_a_closed_period_and_write_nothing(session: Session) -> None:
+    from sqlalchemy import func, select
+
+    from hpf.ledger.bulk import post_many
+    from hpf.ledger.models import Journal
+
+    branch = make_branch(session)
+    codes = make_depositor_accounts(session, branch, 3)
+    done = post_many(
+        session, [(f"b-may-{c}", _draft(branch.id, c, date(2023, 5, 10))) for c in codes]
+    )
+    assert done.posted == 3
+    close_period(session, "2023-05")
+    before = session.scalar(select(func.count()).select_from(Journal))
+    late = [(f"b-late-{c}", _draft(branch.id, c, date(2023, 5, 31))) for c in codes]
+    with pytest.raises(PeriodClosed):
+        post_many(session, [*late, ("b-june", _draft(branch.id, codes[0], date(2023, 6, 1)))])
+    assert session.scalar(select(func.count()).select_from(Journal)) == before
+    # a replay of the May batch still answers; June goes through
+    again = post_many(
+        session, [(f"b-may-{c}", _draft(branch.id, c, date(2023, 5, 10))) for c in codes]
+    )
+    assert (again.posted, again.replayed) == (0, 3)
+    assert (
+        post_many(session, [("b-june", _draft(branch.id, codes[0], date(2023, 6, 1)))]).posted == 1
+    )
+    assert verify_ledger(session).ok
+
+
+def test_settlement_refuses_a_closed_period(session: Session) -> None:
+    from hpf.interest.service import settle_year
+    from hpf.policy.loader import load_shipped_policy
+
+    branch = make_branch(session)
+    (code,) = make_depositor_accounts(session, branch, 1)
+    post(session, _draft(branch.id, code, date(2022, 8, 10), 1_000_000), idempotency_key="s-aug")
+    close_period(session, "2023-06")
+    with pytest.raises(PeriodClosed):
+        settle_year(session, 2023, load_shipped_policy())

@@ -27,6 +27,7 @@ from hpf.ledger.accrual import (
     write_accruals,
 )
 from hpf.ledger.models import Journal
+from hpf.ledger.periods import require_open
 from hpf.ledger.rules import (
     IdempotencyConflict,
     JournalDraft,
@@ -90,6 +91,7 @@ def post_many(
         todo.append((key, request_hash, draft))
     if not todo:
         return BulkResult(0, len(items), None, None)
+    require_open(session, min(d.posting_date for _, _, d in todo))
     refs = resolve_accounts(session, {leg.account for _, _, d in todo for leg in d.legs})
     parents = control_parents(session)
     head = _lock_head(session)
@@ -370,6 +372,7 @@ def post_staged(
     todo = [j for j in order if keys[j] not in existing]
     if not todo:
         return StagedResult(_journal_ids(session, keys), 0, len(by_j))
+    require_open(session, min(by_j[j].posting_date for j in todo))
     head = _lock_head(session)
     seq, prev = head.last_seq, head.last_hash
     first = seq + 1

@@ -5,7 +5,8 @@ A fresh migrated SQLite database is seeded with the org, the demo books and the 
 to end: a depositor applies online to change their phone (变更联系方式) and signs out, a clerk
 accepts, a reviewer reviews (which completes it), and the depositor then sees the new phone.
 A form posted without its CSRF token is refused. The employer agent uploads the December list:
-a file with a wrong amount is refused row by row, the drafted file is accepted and confirmed. Screenshots of the main pages are written to
+a file with a wrong amount is refused row by row, the drafted file is accepted and confirmed. The leadership opens the cockpit (领导驾驶舱) of the demo's goal table:
+every indicator card and every trend chart drawn. Screenshots of the main pages are written to
 docs/screenshots/. Skipped when /usr/bin/chromium is missing, except under CI=true (then failed).
 """
 
@@ -273,4 +274,32 @@ def test_depositor_sees_why_a_withdrawal_is_refused(browser: Any, base_url: str)
     assert {"documents_missing", "owns_home", "rent_months"} <= set(codes)
     assert page.locator("#reasons .advice").count() == len(codes)
     shot(page, "withdrawal-refused")
+    page.context.close()
+
+
+def test_leadership_cockpit_draws_every_indicator(browser: Any, base_url: str) -> None:
+    """The demo imports the 临沂 2023 goal table: 13 indicator cards, every trend chart drawn."""
+    page = new_page(browser)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    sign_in(page, base_url, "staff", "leadership")
+    page.click("a[href='/console/cockpit']")
+    page.wait_for_selector("#indicators")
+    charts = page.locator("[data-chart]")
+    assert charts.count() >= 3  # contributions, withdrawals, loans issued (and new depositors)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-chart]')].every("
+        "n => n.dataset.drawn === '1' && n.querySelector('canvas'))"
+    )
+    assert page.locator("[data-chart] canvas").count() >= charts.count()
+    assert page.locator(".hpf-indicator").count() == 13
+    assert "临沂" in page.inner_text("#cockpit-title")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "cockpit.png"), full_page=True)
+    page.select_option("#branch", index=1)  # drill down to a branch: the trends are redrawn
+    page.wait_for_url("**branch=**")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-chart]')].every("
+        "n => n.dataset.drawn === '1' && n.querySelector('canvas'))"
+    )
+    assert page.locator("#cockpit-branches tr.table-active").count() == 1
     page.context.close()

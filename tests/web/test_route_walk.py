@@ -46,6 +46,7 @@ SAMPLES = {
     "{withdrawal_id}": "999999",
     "{batch_id}": "999999",
     "{loan_id}": "999999",
+    "{year}": "2023",
 }
 
 

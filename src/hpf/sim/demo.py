@@ -5,6 +5,9 @@ to what it opened. Everything goes through the same services a clerk uses — op
 confirming, funds received, posting, annual settlement — so the demo shows real journals. It is
 idempotent: a second run finds the demo employer and changes nothing.
 
+:func:`seed_demo_goals` imports the shipped goal table (临沂 2023, ``hpf goals import sample``)
+when no goal table is stored, so the leadership cockpit has indicators to show.
+
 The larger simulated city (thousands of employers, calibrated to the seed) lives in
 :mod:`hpf.sim.bulk`.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from importlib import resources
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +29,9 @@ from hpf.deposits.depositors import DepositorInput, open_depositor
 from hpf.deposits.employers import EmployerInput, open_employer
 from hpf.deposits.models import Depositor, Employer
 from hpf.deposits.remittance import confirm, draft, post_remittances, receive_funds
+from hpf.goals import service as goals_service
+from hpf.goals.models import GoalTableRecord
+from hpf.goals.parse import parse_file
 from hpf.identifiers import make_id_number, make_uscc
 from hpf.interest.service import settle_year
 from hpf.org.models import OrgUnit
@@ -127,3 +134,17 @@ def _refs(session: Session, employer: Employer) -> dict[str, str]:
         )
     ).all()
     return {id_number: ref for id_number, ref in rows}
+
+
+GOAL_SAMPLE = "linyi_2023.txt"
+
+
+def seed_demo_goals(session: Session) -> int | None:
+    """Import the shipped goal table (临沂 2023) through the goals service when none is stored;
+    the year imported, or None when a table was already there."""
+    if session.scalar(select(GoalTableRecord.id).limit(1)) is not None:
+        return None
+    data = resources.files("hpf.goals").joinpath("samples", GOAL_SAMPLE).read_bytes()
+    table = parse_file(data, GOAL_SAMPLE)
+    goals_service.import_table(session, table, source_name=GOAL_SAMPLE, actor="demo")
+    return table.year

@@ -31,12 +31,15 @@ from hpf.web import (
     api_calc,
     api_contribution_actions,
     api_contributions,
+    api_goals,
     api_loans,
     api_withdrawals,
     console,
+    console_cockpit,
     console_contribution_actions,
     console_contributions,
     console_loans,
+    console_reports,
     console_withdrawals,
     portal_contribution_actions,
     portal_contributions,
@@ -89,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         console_contributions,
         console_withdrawals,
         console_loans,
+        console_cockpit,
+        console_reports,
         portals,
         portal_contributions,
         portal_contribution_actions,
@@ -100,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_contribution_actions,
         api_withdrawals,
         api_loans,
+        api_goals,
     ):
         app.include_router(module.router)
     _add_ops_routes(app)

@@ -48,6 +48,7 @@ NAVIGATION: dict[str, tuple[NavItem, ...]] = {
     ),
     "console": (
         NavItem("/console", N_("Dashboard"), ("workflow.read", "users.manage", "dashboard.read")),
+        NavItem("/console/cockpit", N_("Leadership cockpit"), ("dashboard.read",)),
         NavItem("/console/applications", N_("Applications"), ("workflow.read",)),
         NavItem("/console/withdrawals", N_("Withdrawals"), ("workflow.read",)),
         NavItem(
@@ -74,6 +75,12 @@ NAVIGATION: dict[str, tuple[NavItem, ...]] = {
             ("dashboard.read", "report.read"),
         ),
         NavItem("/console/loans/stats", N_("Loan statistics"), ("dashboard.read", "report.read")),
+        NavItem("/console/reports/annual", N_("Annual report"), ("dashboard.read", "report.read")),
+        NavItem(
+            "/console/reports/statements",
+            N_("Finance statements"),
+            ("dashboard.read", "report.read"),
+        ),
         NavItem("/console/users", N_("Users"), ("users.manage",)),
         NavItem("/calc/loan", N_("Loan calculator")),
         NavItem("/calc/loan-limit", N_("Loan limit trial")),

@@ -155,3 +155,22 @@ def test_figures_to_the_fen(session: Session, books: dict[str, Any]) -> None:
     r25 = annual_report(session, 2025, policy)
     assert D(r25["risk"]["overdue_amount"]) > 0  # nothing paid after the first installment
     assert r25["withdrawals"]["ratio"] is None  # no contributions in 2025
+
+
+def test_identities_hold_on_the_demo_books(session: Session) -> None:
+    """The demo data (``hpf demo seed``) satisfies every identity, before and after the close."""
+    from factories import make_branch
+    from hpf.auth.principal import system_principal
+    from hpf.policy.loader import load_shipped_policy
+    from hpf.sim.demo import seed_demo_books
+
+    policy = load_shipped_policy()
+    seed_demo_books(session, make_branch(session), policy, system_principal("test"))
+    first = _identities(session, 2022, policy)
+    second = _identities(session, 2023, policy)
+    assert second["deposits"]["balance_start"] == first["deposits"]["balance_end"]
+    assert D(second["deposits"]["interest_credited"]) > 0
+    distribute(session, 2023, policy)
+    closing.close(session, "2023")
+    assert verify_ledger(session).ok
+    _identities(session, 2023, policy)

@@ -29,11 +29,14 @@ from hpf.deposits.depositors import DepositorInput, open_depositor
 from hpf.deposits.employers import EmployerInput, open_employer
 from hpf.deposits.models import Depositor, Employer
 from hpf.deposits.remittance import confirm, draft, post_remittances, receive_funds
+from hpf.finance.transactions import record
 from hpf.goals import service as goals_service
 from hpf.goals.models import GoalTableRecord
 from hpf.goals.parse import parse_file
 from hpf.identifiers import make_id_number, make_uscc
 from hpf.interest.service import settle_year
+from hpf.ledger import chart
+from hpf.ledger.service import balance_of
 from hpf.org.models import OrgUnit
 from hpf.policy.loader import Policy
 
@@ -121,10 +124,28 @@ def seed_demo_books(
             idempotency_key=f"demo:funds:{employer.employer_ref}:{month:%Y%m}",
         )
         post_remittances(session, [remittance.id], paid_on, actor)
+        if month.month % 3 == 0:  # banks settle interest on the 20th of a quarter's last month
+            _book_bank_interest(session, month.replace(day=20))
         if month == date(2023, 6, 1):
             settle_year(session, 2023, policy)
     draft(session, employer, add_months(FIRST_MONTH, POSTED_MONTHS), policy, actor)
     return DemoBooks(employer.employer_ref, employer.branch_id, _refs(session, employer), True)
+
+
+def _book_bank_interest(session: Session, on: date) -> None:
+    """The fund's idle money earns about 2% a year (a mix of 定期 placements and 活期), booked
+    quarterly as deposit interest income on the bank balance, so that the demo's value-added
+    income is what a center's is: income from its funds minus the interest paid to depositors."""
+    interest = balance_of(session, chart.HPF_BANK_DEPOSITS) * 2 // 400
+    if interest > 0:
+        record(
+            session,
+            "deposit_interest",
+            interest,
+            on,
+            idempotency_key=f"demo:bank-interest:{on:%Y%m%d}",
+            memo="演示：公积金存款利息收入",
+        )
 
 
 def _refs(session: Session, employer: Employer) -> dict[str, str]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hpf.loans import batches, repayment, service, stats
+from hpf.errors import InvalidInput
+from hpf.loans import batches, dunning, repayment, service, stats
 from hpf.loans.models import Collection, Installment, Loan, RateChange
 from hpf.loans.overdue import (
     UnpaidInstallment,
@@ -18,6 +20,7 @@ from hpf.loans.overdue import (
 )
 from hpf.loans.repricing import repriced_schedule
 from hpf.loans.rules import RepaymentMethod
+from hpf.loans.service import LoanError
 from loan_books import LoanBooks
 
 # The book (one branch; both disbursed 2024-09-20, first due 2024-10-20, rate 2.85%):
@@ -72,6 +75,22 @@ def test_overdue_batch_and_ratio_match_the_hand_computation(
     item = session.scalar(select(Collection).where(Collection.loan_id == a.id))
     assert item is not None and item.status == "open"
     assert item.bucket == aging_bucket(46).value == "31-90"
+    # 催收 contacts are kept on the item and in the audit trail
+    with pytest.raises(InvalidInput):
+        dunning.record_contact(session, item.id, method="pigeon", note="x", on=DAY, actor=lb.clerk)
+    dunning.record_contact(
+        session, item.id, method="phone", note="本人承诺月底前还清", on=DAY, actor=lb.clerk
+    )
+    dunning.record_contact(
+        session, item.id, method="letter", note="寄送催收函", on=DAY, actor=lb.clerk
+    )
+    session.refresh(item)
+    assert (item.contacts, item.last_action, item.last_action_on) == (2, "催收函：寄送催收函", DAY)
+    history = dunning.contact_history(session, item.id)
+    assert [(c.method, c.note, c.on) for c in history] == [
+        ("phone", "本人承诺月底前还清", DAY),
+        ("letter", "寄送催收函", DAY),
+    ]
     # idempotent: a re-run of the day changes nothing
     again = batches.run_overdue(session, DAY, policy=lb.books.policy)
     assert again.collections_opened == 0 and again.penalty_fen == summary.penalty_fen
@@ -90,6 +109,8 @@ def test_overdue_batch_and_ratio_match_the_hand_computation(
     assert after.loans_overdue == 0 and after.collections_resolved == 1
     session.refresh(a)
     assert a.days_past_due == 0 and a.risk_grade == "01"
+    with pytest.raises(LoanError, match="resolved"):
+        dunning.record_contact(session, item.id, method="sms", note="x", on=DAY, actor=lb.clerk)
     assert stats.overdue_by_branch(session, date(2025, 1, 6))[-1].overdue_fen == 0
     # the past is unchanged by the payment
     assert stats.overdue_by_branch(session, DAY)[-1].overdue_fen == 186_435

@@ -17,7 +17,7 @@ from hpf.auth.principal import system_principal
 from hpf.clitools import domain_errors, fail, print_json, progress
 from hpf.dates import parse_date
 from hpf.db.engine import unit_of_work
-from hpf.loans import batches, collection, service, standing, stats
+from hpf.loans import batches, collection, dunning, service, standing, stats
 from hpf.loans.overdue import format_overdue_ratio
 from hpf.loans.rules import RepaymentMethod
 from hpf.money import format_pct, format_yuan
@@ -28,6 +28,8 @@ overdue_app = typer.Typer(help="逾期 Overdue", no_args_is_help=True)
 collection_app = typer.Typer(help="代扣 Bank debit of installments", no_args_is_help=True)
 app.add_typer(overdue_app, name="overdue")
 app.add_typer(collection_app, name="collection")
+dunning_app = typer.Typer(help="催收 Collection contacts on overdue loans", no_args_is_help=True)
+app.add_typer(dunning_app, name="dunning")
 
 STATUS_ZH = {
     "refused": "不予受理",
@@ -336,3 +338,32 @@ def stats_command(
         )
     if not rows:
         typer.echo("（该期间没有贷款）")
+
+
+@dunning_app.command("contact")
+def dunning_contact(
+    item: Annotated[int, typer.Argument(help="催收记录编号")],
+    method: Annotated[str, typer.Option("--method", help="phone | sms | letter | visit | legal")],
+    note: Annotated[str, typer.Option("--note", help="催收情况")],
+    on: Annotated[str | None, typer.Option("--on", help="催收日期 YYYY-MM-DD（默认今天）")] = None,
+) -> None:
+    """登记一次催收（电话、短信、催收函、上门、诉讼）。"""
+    with domain_errors():
+        day = parse_date(on) if on else date.today()
+        with unit_of_work() as session:
+            row = dunning.record_contact(
+                session, item, method=method, note=note, on=day, actor=system_principal()
+            )
+            contacts = row.contacts
+    typer.echo(f"已登记催收 recorded: 记录 {item} 第 {contacts} 次")
+
+
+@dunning_app.command("history")
+def dunning_history(item: Annotated[int, typer.Argument(help="催收记录编号")]) -> None:
+    """某条催收记录的全部催收情况。"""
+    with unit_of_work() as session:
+        contacts = dunning.contact_history(session, item)
+    if not contacts:
+        typer.echo(f"记录 {item} 尚无催收登记")
+    for c in contacts:
+        typer.echo(f"{c.on}  {dunning.CONTACT_METHODS[c.method][0]}  {c.note}  （{c.by}）")

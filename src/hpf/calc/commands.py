@@ -16,13 +16,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hpf.calc.loan_limit import FieldName, contributor, limit_json
 from hpf.clitools import domain_errors, print_json
 from hpf.dates import parse_date
 from hpf.errors import InvalidInput
 from hpf.interest.rules import interest_fen, jishu_fen_days
-from hpf.loans.limit import Contributor, LimitApplication, LimitResult, Reason, loan_limit
+from hpf.loans.limit import LimitApplication, loan_limit
 from hpf.loans.rules import Installment, parse_method, repayment_schedule, total_interest
-from hpf.money import fen_round, format_yuan, parse_amount, parse_rate, to_decimal
+from hpf.money import format_yuan, parse_amount, parse_rate, to_decimal
 from hpf.policy.loader import get_policy
 
 T = TypeVar("T")
@@ -223,8 +224,8 @@ def loan_limit_command(
     with domain_errors():
         day = date.today() if on is None else parse_date(on)
         snapshot = get_policy().on(day)
-        applicant = _contributor(
-            "",
+        applicant = contributor(
+            _flag(""),
             balance,
             contribution_months,
             total_months,
@@ -240,8 +241,8 @@ def loan_limit_command(
                     "指定 --spouse-balance 时须同时给出 --spouse-contribution-months",
                     "--spouse-balance needs --spouse-contribution-months",
                 )
-            co_borrower = _contributor(
-                "spouse-",
+            co_borrower = contributor(
+                _flag("spouse-"),
                 spouse_balance,
                 spouse_contribution_months,
                 None,
@@ -281,7 +282,7 @@ def loan_limit_command(
             existing_monthly_debt_fen=parse_amount(debt),
         )
         result = loan_limit(application, snapshot.loan_limit, snapshot.loan_rate)
-    data = _limit_json(result, day)
+    data = limit_json(result, day)
     if as_json:
         print_json(data)
         return
@@ -299,91 +300,8 @@ def loan_limit_command(
         console.print(f"  {reason.en}")
 
 
-def _contributor(
-    prefix: str,
-    balance: str,
-    months: int,
-    total: int | None,
-    contribution: str | None,
-    income: str | None,
-    employer_rate: str | None,
-    employee_rate: str | None,
-    *,
-    income_required: bool = True,
-) -> Contributor:
-    """A Contributor from the options: monthly contribution and both rates, or wage and rate."""
-    if contribution is not None and income is not None:
-        raise InvalidInput(
-            f"--{prefix}monthly-contribution 与 --{prefix}monthly-income 只能给一个",
-            f"give either --{prefix}monthly-contribution or --{prefix}monthly-income, not both",
-        )
-    balance_fen = parse_amount(balance)
-    if contribution is not None:
-        if employer_rate is None or employee_rate is None:
-            raise InvalidInput(
-                f"--{prefix}monthly-contribution 需要 --employer-rate 和 --employee-rate",
-                f"--{prefix}monthly-contribution needs --employer-rate and --employee-rate",
-            )
-        return Contributor.from_contribution(
-            balance_fen,
-            parse_amount(contribution),
-            parse_rate(employer_rate),
-            parse_rate(employee_rate),
-            months,
-            total,
-        )
-    if income is not None:
-        if employer_rate is None:
-            raise InvalidInput(
-                f"--{prefix}monthly-income 需要 --employer-rate（单位缴存额计入还款能力）",
-                f"--{prefix}monthly-income needs --employer-rate (the employer's contribution "
-                "counts towards repayment capacity)",
-            )
-        wage = parse_amount(income)
-        # domain.md §3: the employer's monthly amount is base × rate, half-up to the fen.
-        employer = fen_round(to_decimal(wage) * parse_rate(employer_rate) / 100)
-        return Contributor.from_wage(balance_fen, wage, employer, months, total)
-    if income_required:
-        raise InvalidInput(
-            "须给出 --monthly-contribution（及缴存比例）或 --monthly-income",
-            "give --monthly-contribution (with the rates) or --monthly-income",
-        )
-    return Contributor.from_wage(balance_fen, 0, 0, months, total)
-
-
-def _reason_json(reason: Reason) -> dict[str, str]:
-    return {"code": reason.code, "zh": reason.zh, "en": reason.en}
-
-
-def _limit_json(result: LimitResult, day: date) -> dict[str, Any]:
-    return {
-        "eligible": result.eligible,
-        "limit": format_yuan(result.limit_fen),
-        "binding_constraint": None
-        if result.binding_constraint is None
-        else result.binding_constraint.value,
-        "binding_constraints": [item.value for item in result.binding],
-        "constraints": {
-            item.constraint.value: {
-                "amount": format_yuan(item.amount_fen),
-                "zh": item.reason.zh,
-                "en": item.reason.en,
-            }
-            for item in result.constraints
-        },
-        "term_months": result.term_months,
-        "max_term_months": result.max_term_months,
-        "term_limited_by": result.term_limited_by.value,
-        "rate_pct": None if result.annual_rate_pct is None else str(result.annual_rate_pct),
-        "monthly_payment": format_yuan(result.monthly_payment_fen),
-        "down_payment_pct": None
-        if result.down_payment_pct is None
-        else str(result.down_payment_pct),
-        "two_contributors": result.two_contributors,
-        "policy_date": day.isoformat(),
-        "refusals": [_reason_json(reason) for reason in result.refusals],
-        "reasons": [_reason_json(reason) for reason in result.reasons],
-    }
+def _flag(prefix: str) -> FieldName:
+    return lambda key: f"--{prefix}{key.replace('_', '-')}"
 
 
 def _row_json(row: Installment) -> dict[str, Any]:

@@ -13,12 +13,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from hpf.calc.loan_limit import contributor, limit_json
 from hpf.dates import parse_date
 from hpf.errors import InvalidInput
 from hpf.interest.rules import interest_fen, jishu_fen_days
-from hpf.loans.limit import Contributor, LimitApplication, LimitResult, Reason, loan_limit
+from hpf.loans.limit import LimitApplication, loan_limit
 from hpf.loans.rules import parse_method, repayment_schedule, total_interest
-from hpf.money import fen_round, format_yuan, parse_amount, parse_rate, to_decimal
+from hpf.money import format_yuan, parse_amount, parse_rate, to_decimal
 from hpf.policy.loader import Policy
 
 T = TypeVar("T")
@@ -91,8 +92,8 @@ def loan_limit_trial(
             _check_length(text)
     day = date.today() if on is None else parse_date(on)
     snapshot = policy.on(day)
-    applicant = _contributor(
-        "",
+    applicant = contributor(
+        lambda key: key,
         balance,
         contribution_months,
         total_contribution_months,
@@ -108,8 +109,8 @@ def loan_limit_trial(
                 "填写配偶余额时须同时填写配偶连续缴存月数",
                 "spouse_balance needs spouse_contribution_months",
             )
-        co_borrower = _contributor(
-            "spouse_",
+        co_borrower = contributor(
+            lambda key: f"spouse_{key}",
             spouse_balance,
             spouse_contribution_months,
             None,
@@ -148,93 +149,6 @@ def loan_limit_trial(
     )
     result = loan_limit(application, snapshot.loan_limit, snapshot.loan_rate)
     return limit_json(result, day)
-
-
-def _contributor(
-    prefix: str,
-    balance: str,
-    months: int,
-    total: int | None,
-    contribution: str | None,
-    income: str | None,
-    employer_rate: str | None,
-    employee_rate: str | None,
-    *,
-    income_required: bool = True,
-) -> Contributor:
-    """A Contributor: monthly contribution and both rates, or monthly wage and employer rate."""
-    if contribution is not None and income is not None:
-        raise InvalidInput(
-            f"{prefix}monthly_contribution 与 {prefix}monthly_income 只能填一个",
-            f"give either {prefix}monthly_contribution or {prefix}monthly_income, not both",
-        )
-    balance_fen = parse_amount(balance)
-    if contribution is not None:
-        if employer_rate is None or employee_rate is None:
-            raise InvalidInput(
-                "填写月缴存额时须填写单位和个人缴存比例",
-                "the monthly contribution needs employer_rate and employee_rate",
-            )
-        return Contributor.from_contribution(
-            balance_fen,
-            parse_amount(contribution),
-            parse_rate(employer_rate),
-            parse_rate(employee_rate),
-            months,
-            total,
-        )
-    if income is not None:
-        if employer_rate is None:
-            raise InvalidInput(
-                "填写月工资时须填写单位缴存比例（单位缴存额计入还款能力）",
-                "the monthly wage needs employer_rate (the employer's contribution counts "
-                "towards repayment capacity)",
-            )
-        wage = parse_amount(income)
-        employer = fen_round(to_decimal(wage) * parse_rate(employer_rate) / 100)
-        return Contributor.from_wage(balance_fen, wage, employer, months, total)
-    if income_required:
-        raise InvalidInput(
-            "须填写月缴存额（及缴存比例）或月工资",
-            "give monthly_contribution (with the rates) or monthly_income",
-        )
-    return Contributor.from_wage(balance_fen, 0, 0, months, total)
-
-
-def _reason_json(reason: Reason) -> dict[str, str]:
-    return {"code": reason.code, "zh": reason.zh, "en": reason.en}
-
-
-def limit_json(result: LimitResult, day: date) -> dict[str, Any]:
-    """A limit result as ``hpf calc loan-limit --json`` prints it."""
-    return {
-        "eligible": result.eligible,
-        "limit": format_yuan(result.limit_fen),
-        "binding_constraint": None
-        if result.binding_constraint is None
-        else result.binding_constraint.value,
-        "binding_constraints": [item.value for item in result.binding],
-        "constraints": {
-            item.constraint.value: {
-                "amount": format_yuan(item.amount_fen),
-                "zh": item.reason.zh,
-                "en": item.reason.en,
-            }
-            for item in result.constraints
-        },
-        "term_months": result.term_months,
-        "max_term_months": result.max_term_months,
-        "term_limited_by": result.term_limited_by.value,
-        "rate_pct": None if result.annual_rate_pct is None else str(result.annual_rate_pct),
-        "monthly_payment": format_yuan(result.monthly_payment_fen),
-        "down_payment_pct": None
-        if result.down_payment_pct is None
-        else str(result.down_payment_pct),
-        "two_contributors": result.two_contributors,
-        "policy_date": day.isoformat(),
-        "refusals": [_reason_json(reason) for reason in result.refusals],
-        "reasons": [_reason_json(reason) for reason in result.reasons],
-    }
 
 
 def deposit_interest(

@@ -34,6 +34,7 @@ from hpf.auth import audit
 from hpf.auth.masking import mask_bank_card, mask_id_number, mask_name
 from hpf.auth.models import AuditRecord
 from hpf.auth.principal import Principal
+from hpf.calc.loan_limit import limit_json
 from hpf.deposits.models import Depositor
 from hpf.errors import DomainError
 from hpf.loans import collection, repayment, service
@@ -55,7 +56,6 @@ from hpf.money import format_yuan
 from hpf.policy.loader import Policy
 from hpf.web import contribution_actions as actions
 from hpf.web import withdrawals as w
-from hpf.web.calculators import limit_json
 from hpf.web.errors import Problem
 from hpf.web.i18n import _ as N_
 from hpf.workflow import service as workflow

@@ -350,6 +350,11 @@ def test_inbox(session: Session) -> None:
     assert service.inbox(session, office.applicant) == []
     central = staff(session, None, "clerk", whole_center=True)
     assert {v.id for v in service.inbox(session, central)} >= {late}
+    # filtered by business type in the query, before the limit
+    assert [v.id for v in service.inbox(session, office.clerk, business_type="contact_change")] == [
+        late
+    ]
+    assert service.inbox(session, office.clerk, limit=1, business_type="withdrawal") == []
 
 
 def test_amount_bands_and_on_complete(session: Session) -> None:

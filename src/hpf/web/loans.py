@@ -229,11 +229,7 @@ def queue(
     session: Session, principal: Principal, *, now: datetime | None = None
 ) -> list[QueueItem]:
     """The workflow inbox of ``principal``, loans only, oldest first; the borrower masked."""
-    views = [
-        v
-        for v in workflow.inbox(session, principal, limit=500)
-        if v.business_type == service.BUSINESS_TYPE
-    ]
+    views = workflow.inbox(session, principal, limit=500, business_type=service.BUSINESS_TYPE)
     if not views:
         return []
     by_app = {

@@ -253,8 +253,15 @@ def get(session: Session, application_id: int) -> ApplicationView:
     return load_views(session, [app])[0]
 
 
-def inbox(session: Session, actor: Principal, *, limit: int = 200) -> list[ApplicationView]:
-    """Applications waiting for a step ``actor`` may take (待办), in their branch scope, oldest first.
+def inbox(
+    session: Session,
+    actor: Principal,
+    *,
+    limit: int = 200,
+    business_type: str | None = None,
+) -> list[ApplicationView]:
+    """Applications waiting for a step ``actor`` may take (待办), in their branch scope, oldest first;
+    only those of ``business_type`` when given (filtered before the limit, in SQL).
 
     Leaves out applications the actor may not act on by the separation of duties.
     """
@@ -271,6 +278,8 @@ def inbox(session: Session, actor: Principal, *, limit: int = 200) -> list[Appli
         Application.applicant_user_id != actor.user_id,
         ~took_other_step,
     )
+    if business_type is not None:
+        stmt = stmt.where(Application.business_type == business_type)
     if not actor.whole_center:
         if actor.branch_id is None:
             return []

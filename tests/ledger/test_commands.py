@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date
 
@@ -101,3 +102,17 @@ def test_org_seed_is_idempotent(cli_db: str, capsys: pytest.CaptureFixture[str])
     assert "created 27" in capsys.readouterr().out
     assert run(["org", "seed"]) == 0
     assert "created 0" in capsys.readouterr().out
+
+
+def test_verify_reports_the_chain_head_hash(
+    cli_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _load(cli_db, 20)
+    assert run(["ledger", "verify", "--json"]) == 0
+    reported = json.loads(capsys.readouterr().out)["head_hash"]
+    engine = make_engine(cli_db)
+    with engine.connect() as conn:
+        last = conn.execute(text("SELECT hash FROM ledger_journal ORDER BY id DESC LIMIT 1"))
+        assert reported == last.scalar_one()
+    engine.dispose()
+    assert len(reported) == 64

@@ -37,6 +37,7 @@ def verify(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
                 "postings": report.postings,
                 "accounts": report.accounts,
                 "seconds": round(report.seconds, 3),
+                "head_hash": report.head_hash,
                 "first_offending_journal": report.first_offending_journal,
                 "problems": [p.__dict__ for p in report.problems],
             }
@@ -44,7 +45,8 @@ def verify(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
     elif report.ok:
         typer.echo(
             f"账本校验通过 ledger verified: {report.journals:,} journals, {report.postings:,} "
-            f"postings, {report.accounts:,} accounts in {report.seconds:.1f} s"
+            f"postings, {report.accounts:,} accounts in {report.seconds:.1f} s; "
+            f"chain head {report.head_hash[:16]}"
         )
     else:
         first = report.first_offending_journal

@@ -43,6 +43,8 @@ class VerifyReport:
     accounts: int = 0
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
+    #: the hash of the last journal (the chain head): equal books have equal head hashes
+    head_hash: str = ""
 
     @property
     def ok(self) -> bool:
@@ -68,6 +70,8 @@ def verify_ledger(
     report.problems.extend(_check_control_accounts(session))
     report.problems.extend(_check_interest_accruals(session))
     report.problems.extend(_check_hash_chain(session, on_progress))
+    head = session.execute(text("SELECT last_hash FROM ledger_chain_head")).scalar()
+    report.head_hash = str(head or "")
     report.seconds = time.perf_counter() - started
     return report
 

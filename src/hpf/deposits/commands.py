@@ -6,6 +6,7 @@ Bad input is one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from hpf.deposits import onboarding
 from hpf.deposits.employers import EmployerInput, get_employer, open_employer
 from hpf.deposits.models import Depositor, Employer
 from hpf.deposits.remittance import suspense_code
-from hpf.deposits.rules import EMPLOYER_STATUSES, parse_month
+from hpf.deposits.rules import EMPLOYER_STATUSES, EMPLOYER_TYPES, parse_month
 from hpf.errors import InvalidInput
 from hpf.ledger.service import balance_of
 from hpf.money import format_yuan
@@ -45,6 +46,11 @@ _PAY_DAY = typer.Option(10, "--pay-day", help="发薪日 1-28.")
 _CONTACT = typer.Option("", "--contact-name", help="联系人.")
 _PHONE = typer.Option("", "--contact-phone", help="联系电话.")
 _JSON = typer.Option(False, "--json", help="Print JSON.")
+_TYPE = typer.Option(
+    "other",
+    "--type",
+    help="单位性质 employer type: " + ", ".join(f"{k} {v[0]}" for k, v in EMPLOYER_TYPES.items()),
+)
 
 
 def _day(text: str, option: str) -> date:
@@ -104,6 +110,7 @@ def _facts(session: Session, employer: Employer) -> dict[str, Any]:
         "branch_name": branch.name if branch else "",
         "status": employer.status,
         "status_zh": EMPLOYER_STATUSES.get(employer.status, ""),
+        "employer_type": employer.employer_type,
         "employer_rate_pct": str(employer.employer_rate_pct),
         "employee_rate_pct": str(employer.employee_rate_pct),
         "pay_day": employer.pay_day,
@@ -132,20 +139,24 @@ def open_(
     pay_day: int = _PAY_DAY,
     contact_name: str = _CONTACT,
     contact_phone: str = _PHONE,
+    employer_type: str = _TYPE,
     as_json: bool = _JSON,
 ) -> None:
-    """Open an employer account (单位开户): credit code and rates are checked."""
-    data = _employer_input(
-        uscc,
-        name,
-        branch,
-        employer_rate,
-        employee_rate,
-        opened,
-        first_month,
-        pay_day,
-        contact_name,
-        contact_phone,
+    """Open an employer account (单位开户): credit code, rates and employer type are checked."""
+    data = replace(
+        _employer_input(
+            uscc,
+            name,
+            branch,
+            employer_rate,
+            employee_rate,
+            opened,
+            first_month,
+            pay_day,
+            contact_name,
+            contact_phone,
+        ),
+        employer_type=employer_type,
     )
     with domain_errors(), unit_of_work() as session:
         employer = open_employer(session, data, get_policy(), system_principal())

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from hpf.auth.audit import record
 from hpf.auth.principal import Principal
 from hpf.deposits.models import Depositor, Employer
-from hpf.deposits.rules import ContributionLimits, check_rates, month_start
+from hpf.deposits.rules import ContributionLimits, check_rates, month_start, parse_employer_type
 from hpf.errors import DomainError, InvalidInput
 from hpf.identifiers import parse_uscc
 from hpf.ledger.chart import EMPLOYER_SUSPENSE, subsidiary_code
@@ -45,6 +45,8 @@ class EmployerInput:
     pay_day: int = 10
     contact_name: str = ""
     contact_phone: str = ""
+    employer_type: str = "other"
+    """单位性质, a code of ``rules.EMPLOYER_TYPES`` (or its Chinese name)."""
 
 
 def limits_for(policy: Policy, branch: OrgUnit, on: date) -> ContributionLimits:
@@ -93,6 +95,7 @@ def open_employer(
     check_rates(
         data.employer_rate_pct, data.employee_rate_pct, limits_for(policy, branch, data.opened_on)
     )
+    employer_type = parse_employer_type(data.employer_type)
     employer = Employer(
         employer_ref=f"TMP{uuid.uuid4().hex[:16]}",
         uscc=uscc,
@@ -106,6 +109,7 @@ def open_employer(
         contact_name=data.contact_name.strip(),
         contact_phone=data.contact_phone.strip(),
         opened_on=data.opened_on,
+        employer_type=employer_type,
     )
     session.add(employer)
     session.flush()
@@ -125,7 +129,7 @@ def open_employer(
         action="employer.open",
         object_type="employer",
         object_id=employer.employer_ref,
-        detail={"uscc": uscc, "name": name, "branch": branch.code},
+        detail={"uscc": uscc, "name": name, "branch": branch.code, "type": employer_type},
     )
     return employer
 

@@ -55,6 +55,8 @@ class Employer(Base):
     opened_on: Mapped[date] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    employer_type: Mapped[str] = mapped_column(String(30), default="other", server_default="other")
+    """单位性质: one of ``rules.EMPLOYER_TYPES`` (the annual report's categories, domain.md §8)."""
 
 
 class Depositor(Base):

@@ -35,6 +35,31 @@ DEPOSITOR_STATUSES = {
 
 CLOSED_DEPOSITOR_STATUSES = frozenset({"03", "04", "05"})
 
+EMPLOYER_TYPES = {
+    "government": ("国家机关和事业单位", "government bodies and public institutions"),
+    "state_owned": ("国有企业", "state-owned enterprises"),
+    "collective": ("城镇集体企业", "urban collective enterprises"),
+    "foreign_invested": ("外商投资企业", "foreign-invested enterprises"),
+    "private": ("城镇私营企业及其他城镇企业", "urban private and other urban enterprises"),
+    "non_profit": ("民办非企业单位和社会团体", "private non-enterprise units and social groups"),
+    "flexible": ("灵活就业人员", "flexibly employed people"),
+    "other": ("其他", "other"),
+}
+"""单位性质: the employer categories of the national annual report (全国住房公积金年度报告,
+domain.md §8), code → (Chinese, English), in the report's order. ``other`` is the default."""
+
+
+def parse_employer_type(value: str) -> str:
+    """An employer type code of ``EMPLOYER_TYPES`` (also accepted: its Chinese name)."""
+    text = value.strip()
+    for code, (zh, _) in EMPLOYER_TYPES.items():
+        if text in (code, zh):
+            return code
+    raise InvalidInput(
+        f"单位性质不正确：{value!r}（可选 {'、'.join(EMPLOYER_TYPES)}）",
+        f"unknown employer type {value!r} (one of {', '.join(EMPLOYER_TYPES)})",
+    )
+
 
 class ContributionRuleError(DomainError):
     """A contribution figure breaks a policy limit (缴存基数/比例超限)."""

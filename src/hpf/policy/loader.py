@@ -36,6 +36,7 @@ from hpf.policy.schema import (
     OverdueEntry,
     PolicyDocument,
     PolicyEntry,
+    ServiceEntry,
     TomlFloat,
     ValueAddedEntry,
     WithdrawalEntry,
@@ -168,6 +169,15 @@ class Policy:
         entries = self.document.entries(section)
         index = bisect_right(self._dates[section], day)
         return entries[index - 1] if index else None
+
+    def service_on(self, day: date) -> ServiceEntry:
+        """The ``[[service]]`` entry in force on ``day`` (the earliest one before any is)."""
+        entries = self.document.service
+        chosen = entries[0]
+        for entry in entries:
+            if entry.effective <= day:
+                chosen = entry
+        return chosen
 
     def on(self, day: date, *, strict: bool = False) -> PolicySnapshot:
         """What is in force on ``day``; ``strict`` raises at once if a section has nothing then."""

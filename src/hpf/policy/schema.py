@@ -157,6 +157,9 @@ class ContributionEntry(PolicyEntry):
     )
     registration_deadline_days: Count = Field(title="登记期限天数 (registration deadline, days)")
     deferral_max_months: Count = Field(title="缓缴最长月数 (deferral max months)")
+    average_wage_fen: Fen | None = Field(
+        default=None, title="上年度职工年平均工资 (average annual wage of the previous year)"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> ContributionEntry:
@@ -173,6 +176,13 @@ class ContributionEntry(PolicyEntry):
     def base_floor_fen(self, *, county: bool) -> int:
         """The base floor for a county employer or a city one."""
         return self.base_floor_county_fen if county else self.base_floor_city_fen
+
+    def average_annual_wage_fen(self) -> int:
+        """The city's average annual wage (年平均工资): ``average_wage`` when given, else 4 × the
+        base cap (the cap is 3 × the average monthly wage, domain.md §3)."""
+        if self.average_wage_fen is not None:
+            return self.average_wage_fen
+        return self.base_cap_fen * 4
 
 
 class DepositRateEntry(PolicyEntry):
@@ -420,6 +430,68 @@ class InterestEntry(PolicyEntry):
         return date(year, month, day)
 
 
+class TicketDeadlines(BaseModel):
+    """Reply deadline (答复时限) of a hotline ticket per category, calendar days from receipt."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    consult: Count = Field(title="咨询 (enquiry)")
+    help: Count = Field(title="求助 (request for help)")
+    suggestion: Count = Field(title="建议 (suggestion)")
+    complaint: Count = Field(title="投诉 (complaint)")
+    report: Count = Field(title="举报 (report of wrongdoing)")
+    praise: Count = Field(title="表扬 (praise)")
+
+
+class ServiceEntry(PolicyEntry):
+    """服务与稽核 service desk deadlines, e-audit thresholds, partner API limits (domain.md §9).
+
+    Not one of :data:`SECTION_MODELS` (``hpf policy show`` lists those); read it with
+    :meth:`hpf.policy.loader.Policy.service_on`. A file without ``[[service]]`` gets
+    :data:`DEFAULT_SERVICE` (the shipped placeholders).
+    """
+
+    ticket_reply_days: TicketDeadlines = Field(title="工单答复时限天数 (ticket reply deadlines)")
+    eaudit_item_deadline_days: StrictInt = Field(
+        gt=0, title="稽核疑点整改期限天数 (e-audit item deadline, days)"
+    )
+    eaudit_back_payment_window_days: Count = Field(
+        title="异常补缴后提取窗口天数 (withdrawal window after a back payment, days)"
+    )
+    eaudit_unusual_back_payment_fen: Fen = Field(
+        title="异常补缴金额 (unusual back payment, amount)"
+    )
+    eaudit_unusual_back_payment_months: StrictInt = Field(
+        gt=0, title="异常补缴月数 (unusual back payment, months)"
+    )
+    eaudit_frozen_months: Count = Field(title="封存月数阈值 (frozen account, months)")
+    partner_calls_per_minute: StrictInt = Field(
+        gt=0, title="合作部门接口每分钟调用上限 (partner API calls per minute)"
+    )
+
+
+DEFAULT_SERVICE = ServiceEntry.model_validate(
+    {
+        "effective": date(2002, 3, 24),
+        "ticket_reply_days": {
+            "consult": 1,
+            "help": 3,
+            "suggestion": 5,
+            "complaint": 5,
+            "report": 5,
+            "praise": 3,
+        },
+        "eaudit_item_deadline_days": 30,
+        "eaudit_back_payment_window_days": 30,
+        "eaudit_unusual_back_payment_yuan": "10000",
+        "eaudit_unusual_back_payment_months": 3,
+        "eaudit_frozen_months": 6,
+        "partner_calls_per_minute": 60,
+    }
+)
+"""The shipped placeholders (the same as ``[[service]]`` in linyi.toml)."""
+
+
 SECTION_MODELS: dict[str, type[PolicyEntry]] = {
     "contribution": ContributionEntry,
     "deposit_rate": DepositRateEntry,
@@ -480,8 +552,9 @@ class PolicyDocument(BaseModel):
     overdue: tuple[OverdueEntry, ...]
     value_added: tuple[ValueAddedEntry, ...]
     interest: tuple[InterestEntry, ...]
+    service: tuple[ServiceEntry, ...] = (DEFAULT_SERVICE,)
 
-    @field_validator(*SECTION_MODELS, mode="after")
+    @field_validator(*SECTION_MODELS, "service", mode="after")
     @classmethod
     def _sections(cls, entries: tuple[PolicyEntry, ...]) -> tuple[PolicyEntry, ...]:
         return _dated(entries)

@@ -34,6 +34,7 @@ from hpf.ledger import chart
 from hpf.loans import stats as loan_stats
 from hpf.money import format_yuan
 from hpf.policy.loader import Policy
+from hpf.report import breakdowns, sections
 from hpf.report import indicators as ind
 from hpf.withdrawals import stats as withdrawal_stats
 
@@ -152,6 +153,7 @@ def annual_report(session: Session, year: int, policy: Policy) -> dict[str, Any]
     return {
         "year": year,
         "period": {"start": start.isoformat(), "end": end.isoformat()},
+        "organisation": sections.organisation(session, policy),
         "deposits": {
             "contributions": y(m.contributions),
             "balance_start": y(balance_start),
@@ -181,6 +183,7 @@ def annual_report(session: Session, year: int, policy: Policy) -> dict[str, Any]
             "principal_repaid": y(repaid),
             "loan_to_deposit_ratio": ind.text(ind.loan_to_deposit_ratio(loans_end, balance_end)),
         },
+        "placements": sections.placements(session, end, balance_end),
         "finance": {
             "income": y(figs.income_fen),
             "expenses": y(figs.expenses_fen),
@@ -201,5 +204,9 @@ def annual_report(session: Session, year: int, policy: Policy) -> dict[str, Any]
             "housing_contribution_ratio": ind.text(
                 ind.housing_contribution_ratio(issued_fen, housing, m.contributions)
             ),
+            **breakdowns.depositor_breakdowns(session, start, end),
+            **breakdowns.withdrawal_breakdowns(by_reason, housing, m.withdrawals),
+            **breakdowns.loan_breakdowns(session, start, end, policy),
         },
+        "other_matters": sections.other_matters(session, year, policy),
     }

@@ -23,7 +23,7 @@ def annual(
     xlsx: str | None = typer.Option(None, "--xlsx", help="Write an XLSX workbook."),
     html: str | None = typer.Option(None, "--html", help="Write an HTML page."),
 ) -> None:
-    """The annual report of a calendar year: deposits, withdrawals, loans, finance, risk.
+    """The annual report of a calendar year in the national structure (docs/annual-report.md).
 
     住房公积金年度报告（按自然年度）。
     """

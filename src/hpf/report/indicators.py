@@ -6,7 +6,7 @@ once from the exact quotient; a ratio whose denominator is zero is undefined (No
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, localcontext
 
 from hpf.money import round_half_up
@@ -66,6 +66,26 @@ def growth(this_year_fen: int, last_year_fen: int) -> Decimal | None:
     if last_year_fen == 0:
         return None
     return ratio(this_year_fen - last_year_fen, last_year_fen)
+
+
+def shares(parts: Mapping[str, int]) -> dict[str, Decimal | None]:
+    """Each part's share of the total, to 6 places, summing to exactly 1 (largest remainder).
+
+    Every part is first rounded down to 0.000001; the units left over go one each to the parts
+    with the largest remainders (the earlier part on a tie). All None when the total is zero;
+    with a negative part (a reversal larger than the rest) each share is the plain half-up ratio.
+    """
+    total = sum(parts.values())
+    if total == 0:
+        return dict.fromkeys(parts)
+    if any(v < 0 for v in parts.values()):
+        return {k: ratio(v, total) for k, v in parts.items()}
+    scale = 10**RATIO_PLACES
+    floors = {k: v * scale // total for k, v in parts.items()}
+    order = sorted(parts, key=lambda k: -(parts[k] * scale % total))
+    for k in order[: scale - sum(floors.values())]:
+        floors[k] += 1
+    return {k: Decimal(v).scaleb(-RATIO_PLACES) for k, v in floors.items()}
 
 
 def text(value: Decimal | None) -> str | None:

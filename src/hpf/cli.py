@@ -24,6 +24,7 @@ from hpf.loans.commands import app as loans_app
 from hpf.ops.backup_commands import app as backup_app
 from hpf.ops.commands import app as incidents_app
 from hpf.ops.exchange_commands import app as exchange_app
+from hpf.ops.partner_commands import app as partners_app
 from hpf.org.commands import app as org_app
 from hpf.policy.commands import app as policy_app
 from hpf.report.commands import app as report_app
@@ -76,6 +77,7 @@ app.add_typer(eaudit_app, name="audit")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(backup_app, name="backup")
 app.add_typer(exchange_app, name="exchange")
+app.add_typer(partners_app, name="partners")
 app.add_typer(finance_app, name="finance")
 app.add_typer(report_app, name="report")
 app.add_typer(goals_app, name="goals")

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from hpf.errors import InvalidInput
+from hpf.policy.loader import load_shipped_policy
 from hpf.service_desk import rules
 
 
@@ -33,9 +34,14 @@ def test_parsing_accepts_codes_and_chinese_names() -> None:
 
 def test_deadline_by_category_and_override() -> None:
     received = datetime(2023, 5, 2, 9, 0)
-    assert rules.due_at(received, "consult") == datetime(2023, 5, 3, 9, 0)
-    assert rules.due_at(received, "complaint") == datetime(2023, 5, 7, 9, 0)
-    assert rules.due_at(received, "complaint", 2) == datetime(2023, 5, 4, 9, 0)
+    shipped = load_shipped_policy().service_on(received.date()).ticket_reply_days
+    assert rules.due_at(received, rules.reply_days(shipped, "consult")) == datetime(2023, 5, 3, 9)
+    assert rules.due_at(received, rules.reply_days(shipped, "complaint")) == datetime(2023, 5, 7, 9)
+    assert rules.due_at(received, 2) == datetime(2023, 5, 4, 9, 0)
+    with pytest.raises(InvalidInput):
+        rules.due_at(received, -1)
+    with pytest.raises(InvalidInput):
+        rules.reply_days(shipped, "gossip")
     deadline = datetime(2023, 5, 3, 9, 0)
     assert rules.replied_on_time(deadline, deadline)  # exactly at the deadline is on time
     assert not rules.replied_on_time(datetime(2023, 5, 3, 9, 1), deadline)

@@ -18,7 +18,11 @@ from hpf.policy.loader import Policy
 
 @dataclass(frozen=True)
 class AuditParams:
-    """Thresholds of the rules (placeholders where no public source gives one)."""
+    """Thresholds of the rules (placeholders where no public source gives one).
+
+    A run takes them from the policy (``[[service]]`` ``eaudit_*``, :meth:`from_policy`); the
+    defaults here equal the shipped placeholders.
+    """
 
     back_payment_window_days: int = 30
     """domain.md §9: a withdrawal within 30 days of an unusual back payment."""
@@ -30,6 +34,18 @@ class AuditParams:
     """domain.md §9: payments to accounts frozen for more than six months."""
     item_deadline_days: int = 30
     """Placeholder: days from finding an item to its closure (整改期限)."""
+
+    @classmethod
+    def from_policy(cls, policy: Policy, day: date) -> AuditParams:
+        """The thresholds of the policy's ``[[service]]`` entry in force on ``day``."""
+        entry = policy.service_on(day)
+        return cls(
+            back_payment_window_days=entry.eaudit_back_payment_window_days,
+            unusual_back_payment_fen=entry.eaudit_unusual_back_payment_fen,
+            unusual_back_payment_months=entry.eaudit_unusual_back_payment_months,
+            frozen_months=entry.eaudit_frozen_months,
+            item_deadline_days=entry.eaudit_item_deadline_days,
+        )
 
 
 @dataclass(frozen=True)

@@ -66,11 +66,15 @@ def run_month(
     now: datetime | None = None,
     on_rule: Callable[[RuleOutcome], None] | None = None,
 ) -> list[RuleOutcome]:
-    """Run ``rules`` over ``month`` (its first day); record new items due ``on`` + deadline."""
+    """Run ``rules`` over ``month`` (its first day); record new items due ``on`` + deadline.
+
+    The thresholds are the policy's in force on ``on`` (:meth:`AuditParams.from_policy`) unless
+    ``params`` are given.
+    """
     month = month.replace(day=1)
     if month > on:
         raise InvalidInput(f"不能稽核未来的月份：{month:%Y-%m}", "cannot audit a future month")
-    ctx = AuditContext(month, policy, params or AuditParams())
+    ctx = AuditContext(month, policy, params or AuditParams.from_policy(policy, on))
     at = now or datetime.now(UTC)
     due = on + timedelta(days=ctx.params.item_deadline_days)
     outcomes = []
@@ -173,7 +177,13 @@ def _state(row: SuspiciousItem, allowed: tuple[str, ...], verb_zh: str, verb_en:
 
 
 def assign(
-    session: Session, item_id: int, assignee: str, on: date, actor: Principal | None = None
+    session: Session,
+    item_id: int,
+    assignee: str,
+    on: date,
+    actor: Principal | None = None,
+    *,
+    now: datetime | None = None,
 ) -> SuspiciousItem:
     """分派 an item to the person who must explain or rectify it."""
     row = get_item(session, item_id)
@@ -181,7 +191,7 @@ def assign(
     if not assignee.strip():
         raise InvalidInput("承办人不能为空", "the assignee is required")
     row.assignee, row.assigned_on, row.status = assignee.strip()[:100], on, "assigned"
-    _audit(session, actor, "eaudit.assign", row, {"assignee": row.assignee})
+    _audit(session, actor, "eaudit.assign", row, {"assignee": row.assignee}, now)
     return row
 
 
@@ -193,6 +203,7 @@ def respond(
     text: str,
     on: date,
     actor: Principal | None = None,
+    now: datetime | None = None,
 ) -> SuspiciousItem:
     """情况说明 (the data is right, here is why) or 整改 (the data was wrong and was corrected)."""
     row = get_item(session, item_id)
@@ -202,7 +213,7 @@ def respond(
     row.response = text.strip()
     row.responded_on = on
     row.status = "rectified" if rectified else "explained"
-    _audit(session, actor, f"eaudit.{row.status}", row, {})
+    _audit(session, actor, f"eaudit.{row.status}", row, {}, now)
     return row
 
 
@@ -213,6 +224,7 @@ def close(
     evidence: str,
     on: date,
     actor: Principal | None = None,
+    now: datetime | None = None,
 ) -> SuspiciousItem:
     """销号: close an explained or rectified item with the evidence that settles it."""
     row = get_item(session, item_id)
@@ -230,7 +242,7 @@ def close(
     row.closed_on = on
     row.closed_by = (actor.login_name if actor else "system")[:100]
     row.status = "closed"
-    _audit(session, actor, "eaudit.close", row, {"on_time": on <= row.due_on})
+    _audit(session, actor, "eaudit.close", row, {"on_time": on <= row.due_on}, now)
     return row
 
 
@@ -240,6 +252,7 @@ def _audit(
     action: str,
     row: SuspiciousItem,
     detail: dict[str, object],
+    now: datetime | None = None,
 ) -> None:
     audit.record(
         session,
@@ -248,6 +261,7 @@ def _audit(
         object_type="eaudit_item",
         object_id=row.id,
         detail={"rule": row.rule_code, **detail},
+        now=now,
     )
 
 

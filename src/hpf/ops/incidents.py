@@ -52,6 +52,7 @@ def log_incident(
     business_line: str = "",
     description: str = "",
     actor: Principal | None = None,
+    now: datetime | None = None,
 ) -> Incident:
     """登记 an incident; a major one must name the business line it stopped."""
     if severity not in SEVERITIES:
@@ -90,6 +91,7 @@ def log_incident(
         object_type="ops_incident",
         object_id=row.id,
         detail={"severity": severity, "line": business_line},
+        now=now,
     )
     return row
 
@@ -102,6 +104,7 @@ def resolve_incident(
     cause: str,
     actions: str,
     actor: Principal | None = None,
+    now: datetime | None = None,
 ) -> Incident:
     """恢复: record when service was restored, the cause and what was done."""
     row = session.get(Incident, incident_id, with_for_update=True)
@@ -117,6 +120,7 @@ def resolve_incident(
         action="incident.resolve",
         object_type="ops_incident",
         object_id=row.id,
+        now=now,
     )
     return row
 

@@ -1,4 +1,5 @@
-"""运维 tables: incidents (故障事件), security events (安全事件) and the backup log (备份记录).
+"""运维 tables: incidents (故障事件), security events (安全事件), the backup log (备份记录) and
+the partner-department API (合作部门接口): its clients, their tokens and every call.
 
 domain.md §9: system stability = zero incidents that stop a business line; data security = zero
 data leaks, regular backups, MLPS level 3 controls (authentication, least privilege, audit).
@@ -8,7 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Index, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hpf.db.base import Base, Id
@@ -90,3 +101,64 @@ class BackupRecord(Base):
     tables: Mapped[int] = mapped_column(BigInteger)
     total_rows: Mapped[int] = mapped_column(BigInteger)
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+PARTNER_STATUSES = ("active", "suspended")
+PARTNER_RESULTS = ("found", "not_found", "invalid", "denied", "rate_limited")
+
+
+class PartnerClient(Base):
+    """合作部门: a department allowed to query the partner API (e.g. 不动产登记中心), with the
+    scopes (kinds of look-up) it may use. Its tokens are :class:`PartnerToken`, never staff
+    API tokens.
+    """
+
+    __tablename__ = "ops_partner"
+    __table_args__ = (
+        CheckConstraint("status IN ('" + "','".join(PARTNER_STATUSES) + "')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    department: Mapped[str] = mapped_column(String(100))
+    scopes: Mapped[str] = mapped_column(Text, default="")
+    """Space-separated scope names (:data:`hpf.ops.partner_rules.SCOPES`)."""
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    contact: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class PartnerToken(Base):
+    """A partner's bearer token (合作部门令牌), stored as its SHA-256 like staff API tokens."""
+
+    __tablename__ = "ops_partner_token"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(Id, ForeignKey("ops_partner.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PartnerCall(Base):
+    """One call of the partner API (调用记录): who asked what about whom (masked), the answer."""
+
+    __tablename__ = "ops_partner_call"
+    __table_args__ = (
+        CheckConstraint("result IN ('" + "','".join(PARTNER_RESULTS) + "')", name="result"),
+        Index("ix_ops_partner_call_partner_at", "partner_id", "at"),
+        Index("ix_ops_partner_call_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    partner_id: Mapped[int] = mapped_column(Id, ForeignKey("ops_partner.id"))
+    token_id: Mapped[int | None] = mapped_column(Id, ForeignKey("ops_partner_token.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    route: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(60), default="")
+    """What was asked about, masked (an ID number as ``3713**********1234``)."""
+    result: Mapped[str] = mapped_column(String(12))
+    status_code: Mapped[int] = mapped_column(Integer)
+    ip: Mapped[str] = mapped_column(String(64), default="")

@@ -97,6 +97,7 @@ def record_event(
     actor_name: str = "",
     object_ref: str = "",
     actor: Principal | None = None,
+    now: datetime | None = None,
 ) -> SecurityEvent:
     """登记 an event seen outside the trail (e.g. a data leak reported, access denied)."""
     if kind not in SECURITY_KINDS:
@@ -124,6 +125,7 @@ def record_event(
         object_type="ops_security_event",
         object_id=row.id,
         detail={"kind": kind},
+        now=now,
     )
     return row
 

@@ -4,8 +4,9 @@ Pure values and functions; no database. domain.md §9 and the seed (duty 3):
 - satisfaction (满意率) = (满意 + 基本满意) / callbacks that reached the person (回访成功);
 - call reply rate (来电答复率) = calls answered within the deadline / all calls.
 A "call" is a ticket from a hotline (12329 or 12345); web messages are tickets but not calls.
-The reply deadlines per category are *placeholders* (no public Linyi figure): 咨询 1 day, 求助 and
-表扬 3 days, 建议/投诉/举报 5 days, calendar days from receipt; an agent may set another.
+The reply deadlines per category come from the policy file (``[[service]]
+ticket_reply_days``, placeholders: 咨询 1 day, 求助 and 表扬 3 days, 建议/投诉/举报 5 days, calendar
+days from receipt); an agent may set another.
 """
 
 from __future__ import annotations
@@ -37,14 +38,14 @@ CHANNELS: dict[str, Channel] = {
 }
 CALL_CHANNELS: tuple[str, ...] = tuple(c.code for c in CHANNELS.values() if c.is_call)
 
-# category -> (Chinese, English, reply deadline in days: placeholder)
-CATEGORIES: dict[str, tuple[str, str, int]] = {
-    "consult": ("咨询", "enquiry", 1),
-    "help": ("求助", "request for help", 3),
-    "suggestion": ("建议", "suggestion", 5),
-    "complaint": ("投诉", "complaint", 5),
-    "report": ("举报", "report of wrongdoing", 5),
-    "praise": ("表扬", "praise", 3),
+# category -> (Chinese, English); the reply deadlines are policy (``ticket_reply_days``)
+CATEGORIES: dict[str, tuple[str, str]] = {
+    "consult": ("咨询", "enquiry"),
+    "help": ("求助", "request for help"),
+    "suggestion": ("建议", "suggestion"),
+    "complaint": ("投诉", "complaint"),
+    "report": ("举报", "report of wrongdoing"),
+    "praise": ("表扬", "praise"),
 }
 
 RATINGS: dict[str, tuple[str, str]] = {
@@ -109,10 +110,15 @@ def parse_yes_no(text: str, what_zh: str, what_en: str) -> bool:
     raise InvalidInput(f"{what_zh}应为 是/否：{text}", f"{what_en} must be yes/no: {text!r}")
 
 
-def due_at(received_at: datetime, category: str, days: int | None = None) -> datetime:
-    """The reply deadline: ``days`` (or the category's placeholder) calendar days after receipt."""
-    if days is None:
-        days = CATEGORIES[category][2]
+def reply_days(deadlines: object, category: str) -> int:
+    """The reply deadline in days of ``category`` from a policy's ``ticket_reply_days``."""
+    if category not in CATEGORIES:
+        raise InvalidInput(f"未知的工单类别：{category}", f"unknown ticket category: {category!r}")
+    return int(getattr(deadlines, category))
+
+
+def due_at(received_at: datetime, days: int) -> datetime:
+    """The reply deadline: ``days`` calendar days after receipt."""
     if days < 0:
         raise InvalidInput("答复时限天数不能为负", "the reply deadline cannot be negative")
     return received_at + timedelta(days=days)

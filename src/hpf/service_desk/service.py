@@ -17,6 +17,7 @@ from hpf.auth import audit
 from hpf.auth.principal import Principal
 from hpf.errors import DomainError, InvalidInput
 from hpf.org.service import unit_by_code
+from hpf.policy.loader import Policy, get_policy
 from hpf.service_desk import rules
 from hpf.service_desk.models import Ticket
 from hpf.workflow.stats import BUSINESS_TZ
@@ -61,19 +62,27 @@ def add_ticket(
     *,
     source: str = "agent",
     audited: bool = True,
+    policy: Policy | None = None,
 ) -> Ticket:
-    """受理: record a new ticket with its reply deadline; returns the row (flushed)."""
+    """受理: record a new ticket with its reply deadline; returns the row (flushed).
+
+    Without an explicit deadline (``due_at`` or ``due_days``) it is the category's
+    ``ticket_reply_days`` of the policy in force on the day of receipt (China Standard Time).
+    """
     channel = rules.parse_channel(data.channel)
     category = rules.parse_category(data.category)
     topic = data.topic.strip()
     if not topic:
         raise InvalidInput("工单主题不能为空", "the ticket's topic is required")
     received = _aware(data.received_at)
-    deadline = (
-        _aware(data.due_at)
-        if data.due_at is not None
-        else rules.due_at(received, category, data.due_days)
-    )
+    if data.due_at is not None:
+        deadline = _aware(data.due_at)
+    else:
+        days = data.due_days
+        if days is None:
+            entry = (policy or get_policy()).service_on(received.astimezone(BUSINESS_TZ).date())
+            days = rules.reply_days(entry.ticket_reply_days, category)
+        deadline = rules.due_at(received, days)
     if deadline < received:
         raise InvalidInput("答复时限早于受理时间", "the reply deadline is before receipt")
     branch_id = unit_by_code(session, data.branch_code).id if data.branch_code else None

@@ -33,13 +33,16 @@ from hpf.web import (
     api_contributions,
     api_goals,
     api_loans,
+    api_partner,
     api_withdrawals,
     console,
+    console_audit_ops,
     console_cockpit,
     console_contribution_actions,
     console_contributions,
     console_loans,
     console_reports,
+    console_service,
     console_withdrawals,
     portal_contribution_actions,
     portal_contributions,
@@ -94,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         console_loans,
         console_cockpit,
         console_reports,
+        console_service,
+        console_audit_ops,
         portals,
         portal_contributions,
         portal_contribution_actions,
@@ -106,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_withdrawals,
         api_loans,
         api_goals,
+        api_partner,
     ):
         app.include_router(module.router)
     _add_ops_routes(app)

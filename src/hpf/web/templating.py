@@ -81,6 +81,16 @@ NAVIGATION: dict[str, tuple[NavItem, ...]] = {
             N_("Finance statements"),
             ("dashboard.read", "report.read"),
         ),
+        NavItem("/console/service/tickets", N_("Hotline tickets"), ("hotline.handle",)),
+        NavItem("/console/service/eaudit", N_("E-audit"), ("eaudit.read", "eaudit.manage")),
+        NavItem(
+            "/console/service/incidents", N_("Incidents and security events"), ("ops.manage",)
+        ),
+        NavItem(
+            "/console/service/partner-calls",
+            N_("Partner API calls"),
+            ("audit_trail.read", "ops.manage"),
+        ),
         NavItem("/console/users", N_("Users"), ("users.manage",)),
         NavItem("/calc/loan", N_("Loan calculator")),
         NavItem("/calc/loan-limit", N_("Loan limit trial")),

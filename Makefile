@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint pytest bench serve clean assets
+.PHONY: demo test lint pytest bench serve clean assets audit
 
 $(BIN)/python:
 	$(PYTHON) scripts/bootstrap_venv.py $(VENV)
@@ -56,6 +56,12 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy src/hpf
 	$(BIN)/lint-imports
+
+## audit: known vulnerabilities in the locked dependencies (pip-audit; needs PyPI's JSON API,
+# so it is run by .ci/run and not by the offline `make test`). Ignored IDs: docs/reliability.md.
+audit: $(VENV)/.installed-dev
+	$(BIN)/pip-audit --strict --no-deps --disable-pip -r requirements.lock
+	$(BIN)/pip-audit --strict --no-deps --disable-pip -r requirements-dev.lock
 
 pytest: $(VENV)/.installed-dev assets
 	$(BIN)/pytest -n 2 --dist loadfile -m "not slow"

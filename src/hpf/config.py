@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "dev-insecure-secret-change-me"
@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     """Mark session cookies ``Secure`` (HPF_COOKIE_SECURE=true behind HTTPS)."""
     backup_keep: int = 7
     """Backups kept by ``hpf backup create`` (HPF_BACKUP_KEEP); older ones are removed."""
+    signin_ip_max_failures: int = Field(default=20, ge=0)
+    """Failed sign-ins from one address within the window before it is refused; 0 turns the
+    throttle off (HPF_SIGNIN_IP_MAX_FAILURES). Behind a proxy every user shares its address."""
+    signin_ip_window_minutes: int = Field(default=15, ge=1, le=1440)
+    """The throttle's window in minutes (HPF_SIGNIN_IP_WINDOW_MINUTES)."""
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -32,6 +32,23 @@ class AccountLocked(AuthError):
         )
 
 
+class SignInThrottled(AuthError):
+    """Too many failed sign-ins from one address in a short time (登录尝试过于频繁).
+
+    Refused before any password is checked, so guessing across many logins from one address is
+    slowed without locking the accounts guessed at.
+    """
+
+    code = "signin_throttled"
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(
+            f"该地址登录失败次数过多，请 {minutes} 分钟后再试",
+            f"too many failed sign-ins from this address; try again in {minutes} minutes",
+        )
+        self.minutes = minutes
+
+
 class PermissionDenied(AuthError):
     """The principal lacks the permission an action needs (无权限)."""
 

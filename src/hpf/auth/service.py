@@ -2,18 +2,19 @@
 
 ``authenticate`` checks a login and password (and TOTP code when enabled). Five consecutive
 failures lock the account (账户锁定); a locked account refuses even the right password until an
-administrator unlocks it; a success resets the counter. Every success, failure and lock is
-written to the audit trail. Nothing commits: because a refused sign-in must still persist its
+administrator unlocks it; a success resets the counter. An address with too many failures in a
+short window is refused before any check (登录限流, threshold from the settings). Every success,
+failure, lock and throttled attempt is written to the audit trail. Nothing commits: because a refused sign-in must still persist its
 failure count and audit records, the caller catches ``AuthError`` inside its unit of work and
 lets the transaction commit (see ``authenticate``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import NoReturn
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hpf.auth import audit, passwords, totp
@@ -23,12 +24,13 @@ from hpf.auth.errors import (
     AuthError,
     DuplicateLogin,
     PermissionDenied,
+    SignInThrottled,
     UnknownRole,
     UnknownUser,
     WeakPassword,
 )
 from hpf.auth.masking import mask_id_number
-from hpf.auth.models import UserAccount
+from hpf.auth.models import AuditRecord, UserAccount
 from hpf.auth.principal import Principal, system_principal
 from hpf.auth.sessions import (
     ABSOLUTE_TIMEOUT,
@@ -72,6 +74,7 @@ __all__ = [
     "DuplicateLogin",
     "PermissionDenied",
     "Principal",
+    "SignInThrottled",
     "UnknownRole",
     "UnknownUser",
     "UserSummary",
@@ -114,8 +117,15 @@ def authenticate(
     totp_code: str | None = None,
     ip: str = "",
     now: datetime | None = None,
+    ip_max_failures: int = 0,
+    ip_window: timedelta = timedelta(minutes=15),
 ) -> Principal:
-    """Sign in (登录): the principal, or AuthenticationFailed (generic) / AccountLocked.
+    """Sign in (登录): the principal, or AuthenticationFailed (generic) / AccountLocked /
+    SignInThrottled.
+
+    With ``ip_max_failures`` > 0, an address (``ip``) with that many failed sign-ins within
+    ``ip_window`` is refused before any check (登录限流): this slows password guessing spread
+    over many logins, which the per-account lock does not see.
 
     The failure count, the lock and the audit records are flushed to ``session`` *before* the
     error is raised; the caller must still commit them, e.g.::
@@ -127,6 +137,22 @@ def authenticate(
                 error = exc   # leave the block normally so the failure is committed
     """
     at = audit.utc(now) if now is not None else datetime.now(UTC)
+    if (
+        ip
+        and ip_max_failures > 0
+        and _recent_failures(session, ip, at - ip_window) >= ip_max_failures
+    ):
+        audit.record(
+            session,
+            actor=None,
+            action="signin.throttled",
+            object_type="user",
+            detail={"kind": kind, "login": _claimed(kind, login_name)},
+            ip=ip,
+            now=at,
+        )
+        session.flush()
+        raise SignInThrottled(max(1, int(ip_window.total_seconds() // 60)))
     user_id = find_user_id(session, kind, login_name)
     user = _lock_user(session, user_id) if user_id is not None else None
     if user is None or not user.active:
@@ -182,6 +208,20 @@ def authenticate(
         now=at,
     )
     return principal
+
+
+def _recent_failures(session: Session, ip: str, since: datetime) -> int:
+    """Failed sign-ins from ``ip`` since ``since`` (the audit trail is the record of them)."""
+    stmt = (
+        select(func.count())
+        .select_from(AuditRecord)
+        .where(
+            AuditRecord.at >= since,
+            AuditRecord.action == "signin.failure",
+            AuditRecord.ip == ip[:64],
+        )
+    )
+    return int(session.scalar(stmt) or 0)
 
 
 def _lock_user(session: Session, user_id: int) -> UserAccount | None:

@@ -9,7 +9,6 @@ sees in Excel (the header is line 1). A list with any error posts nothing: ``Par
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -39,11 +38,11 @@ from hpf.deposits.tabular import Cell, UnreadableTable, read_table
 from hpf.errors import DomainError
 from hpf.identifiers import mask
 from hpf.money import format_yuan
+from hpf.tabular_safety import safe_csv_writer
 
 PROGRESS_EVERY = 1_000
 
 _TEMPLATE_ORDER = ("account", "id", "name", "base", "employer", "employee")
-_FORMULA_START = ("=", "+", "-", "@")
 _Fail = Callable[[str, str, str, str], None]
 """Reports one row error: (column key, code, message_zh, message_en)."""
 
@@ -234,9 +233,7 @@ def error_report_csv(parsed: ParsedRemittance) -> bytes:
     """The row errors as UTF-8 CSV with BOM (opens in Excel): 行号,列,错误代码,错误说明,Error."""
     out = [["行号", "列", "错误代码", "错误说明", "Error"]]
     for e in parsed.errors:
-        out.append(
-            [str(e.line_no), _safe(e.column), e.code, _safe(e.message_zh), _safe(e.message_en)]
-        )
+        out.append([str(e.line_no), e.column, e.code, e.message_zh, e.message_en])
     return _csv_bytes(out)
 
 
@@ -375,14 +372,9 @@ def _amounts(base_fen: int, ctx: RemittanceContext) -> MonthlyAmounts:
     )
 
 
-def _safe(text: str) -> str:
-    """Keep a spreadsheet from running a cell as a formula (CSV injection)."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def _csv_bytes(rows: Iterable[list[str]]) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    safe_csv_writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue().encode("utf-8-sig")
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from hpf.finance.statements import Table
+from hpf.tabular_safety import neutralise
 
 _AMOUNT = re.compile(r"^-?\d+\.\d{2}$")
 
@@ -19,7 +20,7 @@ _AMOUNT = re.compile(r"^-?\d+\.\d{2}$")
 def _cell(value: object) -> object:
     if isinstance(value, str) and _AMOUNT.match(value):
         return Decimal(value)
-    return value
+    return neutralise(value)
 
 
 def write_xlsx(tables: Iterable[Table], path: Path) -> None:
@@ -31,9 +32,9 @@ def write_xlsx(tables: Iterable[Table], path: Path) -> None:
     book.remove(book.active)
     for n, table in enumerate(tables, start=1):
         sheet = book.create_sheet(f"{n}")
-        sheet.append([table.title])
+        sheet.append([neutralise(table.title)])
         sheet["A1"].font = Font(bold=True)
-        sheet.append(table.columns)
+        sheet.append([neutralise(c) for c in table.columns])
         for cell in sheet[2]:
             cell.font = Font(bold=True)
         for row in table.rows:

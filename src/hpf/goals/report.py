@@ -20,6 +20,7 @@ from hpf.goals.sources import Actual, NoDataSource, Period
 from hpf.goals.values import GoalValue, parse_value, plain
 from hpf.money import round_half_up
 from hpf.policy.loader import Policy
+from hpf.tabular_safety import neutralise
 
 
 def evaluate(
@@ -146,7 +147,7 @@ def write_xlsx(table: GoalTable, report: dict[str, Any] | None, path: Path) -> N
     sheet.title = f"{table.year}绩效自评" if report else f"{table.year}绩效目标"
     extra = ACTUAL_HEADERS if report else ()
     width = len(FIELDS) + len(extra)
-    sheet.cell(1, 1, table.title)
+    sheet.cell(1, 1, neutralise(table.title))
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
 
     def put(row: int, col: int, text: str, rows: int = 1, cols: int = 1) -> None:
@@ -185,14 +186,14 @@ def write_xlsx(table: GoalTable, report: dict[str, Any] | None, path: Path) -> N
     for n, row in enumerate(table.rows):
         r = first + n
         for c, name in enumerate(FIELDS, 1):
-            sheet.cell(r, c, row.texts[name])
+            sheet.cell(r, c, neutralise(row.texts[name]))
         got = by_seq.get(n + 1)
         if got is not None:
             done = got["completion"]
             pct = f"{(Decimal(done) * 100).quantize(Decimal('0.01'))}%" if done else ""
             values = (got["actual"]["text"], pct, got["status"], got["evidence"])
             for k, text in enumerate(values):
-                sheet.cell(r, len(FIELDS) + 1 + k, text)
+                sheet.cell(r, len(FIELDS) + 1 + k, neutralise(text))
     _merge_runs(sheet, table, first)
     for row in sheet.iter_rows(min_row=1, max_row=sheet.max_row):
         for cell in row:

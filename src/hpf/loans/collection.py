@@ -37,6 +37,7 @@ from hpf.loans.repayment import REPAYMENT_KIND, Due, due_on, repayment_legs, set
 from hpf.loans.service import LoanError, lock_loan
 from hpf.money import format_yuan, parse_amount
 from hpf.policy.loader import Policy, get_policy
+from hpf.tabular_safety import safe_csv_writer
 
 EXPORT_COLUMNS = ("批次号", "序号", "业务编号", "贷款账号", "期次", "付款人", "银行卡号", "金额")
 RESULT_COLUMNS = (*EXPORT_COLUMNS, "结果", "说明")
@@ -100,7 +101,7 @@ def export_batch(
     session.add(batch)
     session.flush()
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = safe_csv_writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     total = 0
     lines = []
@@ -240,6 +241,8 @@ def _parse(session: Session, text: str) -> list[_Result]:
         where = f"第 {number} 行"
         try:
             batch_id, line_no = int(raw["批次号"]), int(raw["序号"])
+            if not (0 < batch_id < 2**62 and 0 < line_no < 2**31):  # beyond any stored id
+                raise ValueError(batch_id)
         except (TypeError, ValueError):
             raise InvalidInput(
                 f"{where}：批次号或序号无效", f"line {number}: bad batch or line number"

@@ -9,7 +9,6 @@ TQYY 提取原因, DKFFRQ 贷款发放日期, DKZT 贷款状态. Files are UTF-8
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +25,7 @@ from hpf.deposits.rules import share_of_base
 from hpf.ledger.models import Account
 from hpf.loans.models import Loan
 from hpf.money import format_yuan
+from hpf.tabular_safety import safe_csv_writer
 from hpf.withdrawals.models import Withdrawal
 
 CHUNK = 10_000
@@ -228,7 +228,7 @@ def export(
     for entity in ENTITIES:
         n = 0
         with (directory / entity.file).open("w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
+            writer = safe_csv_writer(fh)
             writer.writerow(entity.columns)
             for row in _SOURCES[entity.file](session):
                 writer.writerow(row)

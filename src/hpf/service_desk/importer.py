@@ -26,6 +26,7 @@ from hpf.service_desk.models import Ticket
 from hpf.service_desk.service import TicketInput, _aware, add_ticket
 
 MAX_ROWS = 50_000
+MOMENT_YEARS = (1990, 2100)
 REQUIRED = ("ticket_no", "received_at", "channel", "topic")
 _ALIASES: dict[str, str] = {
     "工单编号": "ticket_no",
@@ -115,7 +116,18 @@ def _text(value: Cell) -> str:
 
 
 def parse_moment(value: Cell) -> datetime:
-    """A cell as a moment: an xlsx datetime/date, or text ``YYYY-MM-DD[ HH:MM[:SS]]`` (/ too)."""
+    """A cell as a moment: an xlsx datetime/date, or text ``YYYY-MM-DD[ HH:MM[:SS]]`` (/ too).
+
+    Years outside ``MOMENT_YEARS`` are refused (ValueError) like a malformed cell: a ticket of
+    0001-01-01 or 9999-12-31 is a typo, and would overflow when moved to UTC.
+    """
+    moment = _moment(value)
+    if not MOMENT_YEARS[0] <= moment.year <= MOMENT_YEARS[1]:
+        raise ValueError(_text(value))
+    return moment
+
+
+def _moment(value: Cell) -> datetime:
     if isinstance(value, datetime):
         return value
     if isinstance(value, date):
@@ -127,7 +139,10 @@ def parse_moment(value: Cell) -> datetime:
         except ValueError:
             continue
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return datetime(1899, 12, 30) + timedelta(days=float(value))  # an Excel serial number
+        try:
+            return datetime(1899, 12, 30) + timedelta(days=float(value))  # an Excel serial
+        except (OverflowError, ValueError):
+            raise ValueError(text) from None
     raise ValueError(text)
 
 

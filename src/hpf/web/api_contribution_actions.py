@@ -54,8 +54,8 @@ IdempotencyKey = Annotated[
 ]
 Ref = reads.Ref
 Rate = Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)]
-Fen = Annotated[int, Field(ge=1, le=10**13, description="Amount in fen (分)")]
-BaseFen = Annotated[int, Field(ge=0, le=10**9, description="Monthly base in fen (分)")]
+Fen = Annotated[int, Field(ge=1, le=10**13, strict=True, description="Amount in fen (分)")]
+BaseFen = Annotated[int, Field(ge=0, le=10**9, strict=True, description="Monthly base in fen (分)")]
 Month = Annotated[str, Field(pattern=c.MONTH_PATTERN, description="YYYY-MM")]
 City = Annotated[str, Field(min_length=1, max_length=actions.CITY_MAX)]
 RefText = Annotated[str, Field(min_length=1, max_length=20)]

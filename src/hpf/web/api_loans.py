@@ -48,7 +48,7 @@ READ = lo.STAFF_READERS
 COUNTER = "loan.counter"
 FINANCE = "loan.finance"
 STATS = ("dashboard.read", "report.read")
-Fen = Annotated[int, Field(ge=1, le=10**13, description="Amount in fen (分)")]
+Fen = Annotated[int, Field(ge=1, le=10**13, strict=True, description="Amount in fen (分)")]
 StatusCode = Literal[
     "refused", "in_review", "approved", "active", "settled", "rejected", "withdrawn"
 ]

@@ -74,7 +74,7 @@ StatusCode = Literal[
     "refused", "in_review", "approved", "in_batch", "paid", "failed", "rejected", "withdrawn"
 ]
 Dimension = Literal["type", "branch", "month", "channel"]
-Fen = Annotated[int, Field(ge=1, le=10**13, description="Amount in fen (分)")]
+Fen = Annotated[int, Field(ge=1, le=10**13, strict=True, description="Amount in fen (分)")]
 IdText = Annotated[str, Field(min_length=15, max_length=18, description="18-character ID number")]
 
 

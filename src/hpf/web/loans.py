@@ -54,6 +54,7 @@ from hpf.loans.models import (
 from hpf.loans.overdue import AgingBucket
 from hpf.money import format_yuan
 from hpf.policy.loader import Policy
+from hpf.tabular_safety import safe_csv_writer
 from hpf.web import contribution_actions as actions
 from hpf.web import withdrawals as w
 from hpf.web.errors import Problem
@@ -880,7 +881,7 @@ def debit_batch_csv(session: Session, principal: Principal, batch_id: int) -> st
     """The bank file of a batch (the same lines as when it was exported)."""
     debit_batch_visible(session, principal, batch_id)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = safe_csv_writer(out, lineterminator="\n")
     writer.writerow(collection.EXPORT_COLUMNS)
     rows = session.execute(
         select(DebitLine, Loan.loan_ref, Installment.n)

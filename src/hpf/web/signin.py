@@ -2,23 +2,26 @@
 
 One page with three tabs: staff (user name + password, TOTP code when enabled), employers (单位账号
 + password) and depositors (ID number + password). A failure shows one generic message (never
-whether the login exists); a locked account says so. The form is protected against login CSRF
-by a double-submit token (``hpf_csrf_pre`` cookie equal to the hidden field). On success a
-server-side session is opened and its token set as the ``hpf_session`` cookie (HttpOnly,
-SameSite=Lax, Secure when configured); sign-out (signed-in only, CSRF-checked) revokes the session row.
+whether the login exists); a locked account says so; an address with too many recent failures is
+refused before any check (429, threshold in the settings). The form is protected against login
+CSRF by a double-submit token (``hpf_csrf_pre`` cookie equal to the hidden field). On success a
+server-side session is opened (a session cookie brought along is revoked: no session fixation)
+and its token set as the ``hpf_session`` cookie (HttpOnly, SameSite=Lax, Secure when
+configured); sign-out (signed-in only, CSRF-checked) revokes the session row.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hpf.auth import service as auth_service
-from hpf.auth.errors import AccountLocked
+from hpf.auth.errors import AccountLocked, SignInThrottled
 from hpf.auth.principal import Principal
 from hpf.errors import DomainError
 from hpf.web.errors import Problem
@@ -99,6 +102,7 @@ def signin(
             "Missing or invalid CSRF token; reload the page and try again.",
         )
     next_url = safe_next(next, "")
+    settings = request.app.state.settings
     try:
         principal = auth_service.authenticate(
             db,
@@ -107,10 +111,14 @@ def signin(
             password=password,
             totp_code=totp_code.strip() or None,
             ip=_client_ip(request),
+            ip_max_failures=settings.signin_ip_max_failures,
+            ip_window=timedelta(minutes=settings.signin_ip_window_minutes),
         )
     except DomainError as exc:
         # the failure count, lock and audit records must be committed: do not re-raise
         message = N_("Account locked") if isinstance(exc, AccountLocked) else N_("Sign-in failed")
+        if isinstance(exc, SignInThrottled):
+            message = N_("Too many failed sign-ins; try again later")
         db.commit()
         return _signin_page(
             request,
@@ -118,8 +126,10 @@ def signin(
             next_url,
             error=message,
             login_name=login_name if kind != "depositor" else "",
-            status_code=401,
+            status_code=429 if isinstance(exc, SignInThrottled) else 401,
         )
+    # session fixation: a session cookie brought to the sign-in is never reused; end it
+    auth_service.revoke_session(db, request.cookies.get(SESSION_COOKIE, ""))
     token, _csrf = auth_service.create_session(
         db, principal, ip=_client_ip(request), user_agent=request.headers.get("user-agent", "")
     )

@@ -43,6 +43,7 @@ from hpf.errors import DomainError, InvalidInput
 from hpf.identifiers import parse_id_number
 from hpf.money import format_yuan
 from hpf.policy.loader import Policy
+from hpf.tabular_safety import safe_csv_writer
 from hpf.web import contribution_actions as actions
 from hpf.web.errors import Problem
 from hpf.web.i18n import _ as N_
@@ -815,7 +816,7 @@ def batch_csv(session: Session, principal: Principal, batch_id: int) -> str:
     """The bank file of a batch again (the same lines as when it was exported)."""
     batch_visible(session, principal, batch_id)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = safe_csv_writer(out, lineterminator="\n")
     writer.writerow(payments.EXPORT_COLUMNS)
     for line in session.scalars(
         select(PaymentLine).where(PaymentLine.batch_id == batch_id).order_by(PaymentLine.line_no)

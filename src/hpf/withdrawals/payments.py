@@ -31,6 +31,7 @@ from hpf.ledger import chart
 from hpf.ledger.rules import JournalDraft, credit, debit
 from hpf.ledger.service import post, reverse
 from hpf.money import format_yuan, parse_amount
+from hpf.tabular_safety import safe_csv_writer
 from hpf.withdrawals.models import PaymentBatch, PaymentLine, Withdrawal
 from hpf.withdrawals.service import PAYABLE, WithdrawalError
 
@@ -92,7 +93,7 @@ def export_batch(
     session.add(batch)
     session.flush()
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = safe_csv_writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for number, row in enumerate(rows, start=1):
         session.add(
@@ -193,6 +194,8 @@ def _parse(session: Session, text: str) -> list[_Result]:
         where = f"第 {number} 行"
         try:
             batch_id, line_no = int(raw["批次号"]), int(raw["序号"])
+            if not (0 < batch_id < 2**62 and 0 < line_no < 2**31):  # beyond any stored id
+                raise ValueError(batch_id)
         except (TypeError, ValueError):
             raise InvalidInput(
                 f"{where}：批次号或序号无效", f"line {number}: bad batch or line number"

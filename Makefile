@@ -71,6 +71,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/ledger_verify.py --postings 1000000
 	$(BIN)/python benchmarks/remittance_and_settlement.py --depositors 1000000
 	$(BIN)/python benchmarks/remittance_and_settlement.py --depositors 1000000 --pg
+	$(BIN)/hpf bench --scale 1.0
+	$(BIN)/hpf bench --scale 1.0 --pg
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -9,6 +9,7 @@ import typer
 
 from hpf import __version__
 from hpf.auth.commands import audit_app, tokens_app, users_app
+from hpf.bench.commands import bench
 from hpf.calc.commands import app as calc_app
 from hpf.clitools import one_line
 from hpf.config_commands import app as config_app
@@ -82,6 +83,7 @@ app.add_typer(finance_app, name="finance")
 app.add_typer(report_app, name="report")
 app.add_typer(goals_app, name="goals")
 app.command("serve")(serve)
+app.command("bench")(bench)
 
 
 def run(argv: list[str]) -> int:

@@ -86,6 +86,34 @@ def test_settlement_matches_oracle_and_is_idempotent(
         savepoint.rollback()
 
 
+def test_settlement_exact_when_later_years_have_moved_the_accrual_slots(
+    session: Session,
+) -> None:
+    """The account row keeps 积数 for its latest two interest years; a year settled (or
+    replayed) after postings two years later is paid from the postings, to the fen."""
+    branch = make_branch(session)
+    stale, fresh = make_depositor_accounts(session, branch, 2)
+    history = [(date(2022, 5, 3), 800_000), (date(2022, 10, 9), 123_457)]
+    for k, (day, fen) in enumerate(history):
+        deposit(session, branch.id, stale, day, fen, f"stale-{k}")
+        deposit(session, branch.id, fresh, day, fen, f"fresh-{k}")
+    # value-dated in the interest year ending June 2025: the slots of ``stale`` move past 2024
+    deposit(session, branch.id, stale, date(2024, 8, 1), 5_000, "stale-later")
+    rate = [(date(2016, 2, 21), "1.5")]
+    expected = oracle_interest(history, START, END, rate)
+    before = {c: balance_of(session, c) for c in (stale, fresh)}
+    settle_year(session, 2023, POLICY)
+    for code in (stale, fresh):
+        assert before[code] - balance_of(session, code) == expected, code
+    assert verify_ledger(session).ok
+    # a later posting moves ``fresh`` on too; replaying the settlement writes nothing
+    deposit(session, branch.id, fresh, date(2024, 9, 1), 7_000, "fresh-later")
+    journals = session.scalar(select(func.count()).select_from(Journal))
+    assert all(b.replayed for b in settle_year(session, 2023, POLICY).branches)
+    assert session.scalar(select(func.count()).select_from(Journal)) == journals
+    assert verify_ledger(session).ok
+
+
 def test_rate_change_inside_the_year_rounds_once(session: Session) -> None:
     text = POLICY_TEXT.replace(
         "# @@EXTRA_RATE@@",

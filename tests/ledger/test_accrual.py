@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from factories import make_branch, make_depositor_accounts
 from hpf.ledger import chart
 from hpf.ledger.bulk import post_many
-from hpf.ledger.models import Account, InterestAccrual
+from hpf.ledger.models import Account
 from hpf.ledger.rules import JournalDraft, credit, debit
 from hpf.ledger.service import balance_of, post
 from hpf.ledger.verify import verify_ledger
@@ -30,17 +30,27 @@ def day_by_day_jishu(history: list[tuple[date, int]], start: date, end: date) ->
 
 
 def stored_year_jishu(session: Session, code: str, year_start: date, n_days: int) -> int:
-    """opening × days + the year's accrued increments, from the table (ledger sign)."""
-    account_id = session.scalar(select(Account.id).where(Account.code == code))
-    rows = session.execute(
-        select(InterestAccrual.year_start, InterestAccrual.net, InterestAccrual.jishu).where(
-            InterestAccrual.account_id == account_id
-        )
-    ).all()
-    later_net = sum(r.net for r in rows if r.year_start >= year_start)
-    this_year = sum(r.jishu for r in rows if r.year_start == year_start)
-    opening = balance_of(session, code) - later_net
-    return opening * n_days + this_year
+    """opening × days + the year's accrued increments, from the account row (ledger sign)."""
+    row = session.execute(
+        select(
+            Account.balance,
+            Account.accrual_year,
+            Account.accrual_net,
+            Account.accrual_jishu,
+            Account.prior_net,
+            Account.prior_jishu,
+        ).where(Account.code == code)
+    ).one()
+    year = year_start.year + 1
+    if row.accrual_year is None or row.accrual_year < year:
+        later_net, this_year = 0, 0
+    elif row.accrual_year == year:
+        later_net, this_year = row.accrual_net, row.accrual_jishu
+    else:
+        assert row.accrual_year == year + 1, "slots moved past the year"
+        later_net, this_year = row.accrual_net + row.prior_net, row.prior_jishu
+    assert row.balance == balance_of(session, code)
+    return (row.balance - later_net) * n_days + this_year
 
 
 deposits = st.lists(
@@ -96,8 +106,12 @@ def test_settlement_journals_do_not_add_jishu(session: Session) -> None:
         (debit(chart.EXPENSE_DEPOSITOR_INTEREST, 500), credit(acct, 500)),
     )
     post(session, draft, idempotency_key="settle-no-jishu")
-    row = session.execute(select(InterestAccrual.net, InterestAccrual.jishu)).first()
-    assert row is not None and row.net == -500 and row.jishu == 0
+    row = session.execute(
+        select(Account.accrual_year, Account.accrual_net, Account.accrual_jishu).where(
+            Account.code == acct
+        )
+    ).one()
+    assert (row.accrual_year, row.accrual_net, row.accrual_jishu) == (2023, -500, 0)
     assert verify_ledger(session).ok
 
 
@@ -115,6 +129,54 @@ def test_verify_catches_an_altered_accrual(session: Session) -> None:
         ),
         idempotency_key="accrual-tamper",
     )
-    session.execute(text("UPDATE ledger_interest_accrual SET jishu = jishu - 1"))
+    session.execute(
+        text("UPDATE ledger_account SET accrual_jishu = accrual_jishu - 1 WHERE code = :c"),
+        {"c": acct},
+    )
+    report = verify_ledger(session)
+    assert any(p.check == "interest_accrual" and p.account_code == acct for p in report.problems)
+
+
+def test_verify_catches_accrual_on_an_account_that_earns_no_interest(session: Session) -> None:
+    make_branch(session)
+    session.execute(
+        text("UPDATE ledger_account SET accrual_year = 2023, accrual_net = 5 WHERE code = :c"),
+        {"c": chart.HPF_BANK_DEPOSITS},
+    )
+    report = verify_ledger(session)
+    assert any(
+        p.check == "interest_accrual" and p.account_code == chart.HPF_BANK_DEPOSITS
+        for p in report.problems
+    )
+
+
+def test_verify_catches_postings_past_the_accrual_year(session: Session) -> None:
+    branch = make_branch(session)
+    (acct,) = make_depositor_accounts(session, branch, 1)
+    for k, day in enumerate((date(2023, 1, 5), date(2023, 8, 5))):
+        post(
+            session,
+            JournalDraft(
+                "remittance",
+                branch.id,
+                day,
+                day,
+                (debit(chart.HPF_BANK_DEPOSITS, 100), credit(acct, 100)),
+            ),
+            idempotency_key=f"accrual-year-{k}",
+        )
+    row = session.execute(
+        select(Account.accrual_year, Account.prior_net).where(Account.code == acct)
+    ).one()
+    assert tuple(row) == (2024, -100)
+    assert verify_ledger(session).ok
+    # pretend the July posting never rolled the slots: verify names the account
+    session.execute(
+        text(
+            "UPDATE ledger_account SET accrual_year = 2023, accrual_net = prior_net, "
+            "accrual_jishu = prior_jishu, prior_net = 0, prior_jishu = 0 WHERE code = :c"
+        ),
+        {"c": acct},
+    )
     report = verify_ledger(session)
     assert any(p.check == "interest_accrual" and p.account_code == acct for p in report.problems)

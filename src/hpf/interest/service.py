@@ -1,6 +1,6 @@
 """Annual interest settlement (年终结息) and closure interest (销户结息), domain.md §4.
 
-Settlement is one set-based read of the 积数 accrual table, vectorised interest in integer fen
+Settlement is one set-based read of the 积数 kept on the account rows, vectorised interest in integer fen
 (numpy), and one balanced journal per branch: debit 41101 住房公积金利息支出, credit every
 depositor. It is idempotent: a second run recomputes the same journals and replays them.
 """
@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
-from sqlalchemy import Date, bindparam, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from hpf.dates import days_inclusive, interest_year
@@ -29,7 +29,7 @@ from hpf.ledger.bulk import (
     post_staged,
     stage_legs,
 )
-from hpf.ledger.models import Account, InterestAccrual, Journal, Posting
+from hpf.ledger.models import Account, Journal, Posting
 from hpf.ledger.staging import stage
 from hpf.org.models import OrgUnit
 from hpf.policy.loader import Policy
@@ -69,6 +69,28 @@ def year_bounds(year: int) -> tuple[date, date]:
     return date(year - 1, 7, 1), date(year, 6, 30)
 
 
+def _year_figures(year: int) -> tuple[str, str]:
+    """SQL over ``ledger_account a``: (Σ net of interest year ``year`` and later, the year's
+    jishu increments) from the row's two accrual slots (``hpf.ledger.accrual``). Valid when
+    ``a.accrual_year`` is NULL or ≤ year + 1 (``_STALE`` selects the other accounts)."""
+    y = int(year)
+    net = (
+        f"CASE WHEN a.accrual_year = {y} THEN a.accrual_net "
+        f"WHEN a.accrual_year = {y + 1} THEN a.accrual_net + a.prior_net ELSE 0 END"
+    )
+    jishu = (
+        f"CASE WHEN a.accrual_year = {y} THEN a.accrual_jishu "
+        f"WHEN a.accrual_year = {y + 1} THEN a.prior_jishu ELSE 0 END"
+    )
+    return net, jishu
+
+
+def _stale(year: int) -> str:
+    """SQL: the account's slots have moved past ``year`` + 1 (postings two or more interest
+    years later), so the year's figures come from its postings instead."""
+    return f"a.accrual_year > {int(year) + 1}"
+
+
 def compute_year_interest(
     session: Session, year: int, policy: Policy
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
@@ -79,17 +101,14 @@ def compute_year_interest(
     """
     start, end = year_bounds(year)
     segments = policy.deposit_rate_segments(start, end)
+    net, increments_sql = _year_figures(year)
     rows = session.execute(
         text(
-            "SELECT a.id, a.code, a.branch_id, a.balance, COALESCE(l.later_net, 0) AS later_net, "
-            "COALESCE(c.jishu, 0) AS year_jishu "
+            f"SELECT a.id, a.code, a.branch_id, a.balance, {net} AS later_net, "
+            f"{increments_sql} AS year_jishu, CASE WHEN {_stale(year)} THEN 1 ELSE 0 END AS stale "
             "FROM ledger_account a "
-            "LEFT JOIN (SELECT account_id, SUM(net) AS later_net FROM ledger_interest_accrual "
-            "WHERE year_start >= :ys GROUP BY account_id) l ON l.account_id = a.id "
-            "LEFT JOIN ledger_interest_accrual c ON c.account_id = a.id AND c.year_start = :ys "
             "WHERE a.subsidiary_kind = 'depositor' AND a.closed_on IS NULL ORDER BY a.id"
-        ),
-        {"ys": start},
+        )
     ).all()
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
@@ -99,12 +118,15 @@ def compute_year_interest(
     balance = np.fromiter((r.balance for r in rows), dtype=np.int64, count=len(rows))
     later = np.fromiter((int(r.later_net) for r in rows), dtype=np.int64, count=len(rows))
     increments = np.fromiter((int(r.year_jishu) for r in rows), dtype=np.int64, count=len(rows))
+    stale = np.fromiter((bool(r.stale) for r in rows), dtype=bool, count=len(rows))
     codes = [r.code for r in rows]
+    rates = [(seg_from, rate) for seg_from, _, rate in segments]
     if len(segments) == 1:
         jishu = -((balance - later) * days_inclusive(start, end) + increments)
         interest = _vector_interest(jishu, segments[0][2])
+        for k in np.flatnonzero(stale):
+            interest[k] = _account_interest_from_postings(session, int(ids[k]), start, end, rates)
     else:  # a rate change inside the year: rare; exact per-account path from the postings
-        rates = [(seg_from, rate) for seg_from, _, rate in segments]
         interest = np.fromiter(
             (_account_interest_from_postings(session, int(i), start, end, rates) for i in ids),
             dtype=np.int64,
@@ -133,7 +155,8 @@ def settle_year(
     begin_staged_legs(session)
     segments = policy.deposit_rate_segments(start, end)
     if len(segments) == 1:
-        _stage_interest_sql(session, start, end, segments[0][2], branch_ids)
+        _stage_interest_sql(session, year, segments[0][2], branch_ids)
+        _stage_stale_interest(session, year, segments[0][2], j_of)
     else:
         ids, branches, interest, codes = compute_year_interest(session, year, policy)
         if len(interest) and int(interest.min()) < 0:
@@ -206,14 +229,17 @@ def settle_year(
 
 
 def _stage_interest_sql(
-    session: Session, start: date, end: date, rate_pct: Decimal, branch_ids: list[int]
+    session: Session, year: int, rate_pct: Decimal, branch_ids: list[int]
 ) -> None:
     """Stage −interest of every open depositor account (one rate all year) as ledger legs.
 
     The same integer arithmetic as ``_vector_interest``: jishu = −((balance − later net) × days
-    + the year's increments); interest = round_half_up(jishu × num / den), jishu ≥ 0. An
-    account with a negative jishu is refused, naming it.
+    + the year's increments), both read from the account row; interest =
+    round_half_up(jishu × num / den), jishu ≥ 0. An account with a negative jishu is refused,
+    naming it. Accounts whose slots have moved past the year are left to
+    ``_stage_stale_interest``.
     """
+    start, end = year_bounds(year)
     num, den = rate_pct.as_integer_ratio()
     den = den * 100 * 360
     days = days_inclusive(start, end)
@@ -224,26 +250,22 @@ def _stage_interest_sql(
         "branch_id BIGINT PRIMARY KEY, j INTEGER",
         [(b, j) for j, b in enumerate(branch_ids)],
     )
-    if not is_sqlite(session):  # fresh statistics after the month's bulk loads: hash joins
-        conn.exec_driver_sql("ANALYZE ledger_interest_accrual")
+    if not is_sqlite(session):
         conn.exec_driver_sql("ANALYZE hpf_stage_branch")
+    net, increments = _year_figures(year)
     # Ledger sign: legs are credits (−interest); +1 marks a negative jishu (checked below).
     conn.execute(
         text(
             f"INSERT INTO {LEGS_TABLE} (j, account_id, amount, n) "
             "SELECT j, id, CASE WHEN jishu < 0 THEN 1 "
             "ELSE -((2 * jishu * :num + :den) / (2 * :den)) END, 0 FROM ("
-            "SELECT b.j, a.id, -((a.balance - COALESCE(l.later_net, 0)) * :days "
-            "+ COALESCE(c.jishu, 0)) AS jishu "
+            f"SELECT b.j, a.id, -((a.balance - ({net})) * :days + ({increments})) AS jishu "
             "FROM ledger_account a JOIN hpf_stage_branch b ON b.branch_id = a.branch_id "
-            "LEFT JOIN (SELECT account_id, CAST(SUM(net) AS BIGINT) AS later_net "
-            "FROM ledger_interest_accrual WHERE year_start >= :ys GROUP BY account_id) l "
-            "ON l.account_id = a.id "
-            "LEFT JOIN ledger_interest_accrual c ON c.account_id = a.id AND c.year_start = :ys "
-            "WHERE a.subsidiary_kind = 'depositor' AND a.closed_on IS NULL) s "
+            "WHERE a.subsidiary_kind = 'depositor' AND a.closed_on IS NULL "
+            f"AND (a.accrual_year IS NULL OR a.accrual_year <= {int(year) + 1})) s "
             "WHERE jishu < 0 OR (2 * jishu * :num + :den) / (2 * :den) > 0"
-        ).bindparams(bindparam("ys", type_=Date)),
-        {"num": num, "den": den, "days": days, "ys": start},
+        ),
+        {"num": num, "den": den, "days": days},
     )
     bad = conn.exec_driver_sql(
         f"SELECT a.code FROM {LEGS_TABLE} l JOIN ledger_account a ON a.id = l.account_id "
@@ -254,6 +276,35 @@ def _stage_interest_sql(
             f"账户 {bad} 积数为负（借方余额），请先核查",
             f"account {bad} has a negative jishu (debit balance)",
         )
+
+
+def _stage_stale_interest(
+    session: Session, year: int, rate_pct: Decimal, j_of: dict[int, int]
+) -> None:
+    """Stage the interest of the (rare) accounts whose accrual slots have moved two or more
+    interest years past ``year`` — a settlement replayed years later — from their postings."""
+    start, end = year_bounds(year)
+    rows = session.execute(
+        text(
+            "SELECT a.id, a.code, a.branch_id FROM ledger_account a "
+            "WHERE a.subsidiary_kind = 'depositor' AND a.closed_on IS NULL "
+            f"AND {_stale(year)} ORDER BY a.id"
+        )
+    ).all()
+    legs = []
+    for account_id, code, branch_id in rows:
+        interest = _account_interest_from_postings(
+            session, int(account_id), start, end, [(start, rate_pct)]
+        )
+        if interest < 0:
+            raise DomainError(
+                f"账户 {code} 积数为负（借方余额），请先核查",
+                f"account {code} has a negative jishu (debit balance)",
+            )
+        if interest > 0:
+            legs.append((j_of[int(branch_id)], int(account_id), -interest, 0))
+    if legs:
+        stage_legs(session, legs)
 
 
 def closure_interest(session: Session, code: str, event_date: date, policy: Policy) -> int:
@@ -313,7 +364,6 @@ def settlements(session: Session, year: int) -> list[InterestSettlement]:
 __all__ = [
     "CLOSURE_KIND",
     "SETTLEMENT_KIND",
-    "InterestAccrual",
     "SettlementResult",
     "closure_interest",
     "compute_year_interest",

@@ -20,10 +20,11 @@ from sqlalchemy.orm import Session
 from hpf.dates import days_inclusive, interest_year
 from hpf.db.engine import is_sqlite
 from hpf.ledger.accrual import (
-    INTEREST_BEARING_KINDS,
     NO_JISHU_KINDS,
     add_accruals,
+    bearing_condition,
     new_accumulator,
+    slot_assignments,
     write_accruals,
 )
 from hpf.ledger.models import Journal
@@ -377,7 +378,7 @@ def post_staged(
     seq, prev = head.last_seq, head.last_hash
     first = seq + 1
     journal_rows: list[tuple[object, ...]] = []
-    map_rows: list[tuple[int, int, str, int]] = []
+    map_rows: list[tuple[int, int, int, int]] = []
     for done, j in enumerate(todo, start=1):
         jr = by_j[j]
         seq += 1
@@ -408,23 +409,25 @@ def post_staged(
                 digest,
             )
         )
-        year_start, year_end = interest_year(jr.value_date)
+        _year_start, year_end = interest_year(jr.value_date)
         days = 0 if jr.kind in NO_JISHU_KINDS else days_inclusive(jr.value_date, year_end)
-        map_rows.append((j, seq, year_start.isoformat(), days))
+        map_rows.append((j, seq, year_end.year, days))
         prev = digest
         if on_progress is not None and done % 10_000 == 0:
             on_progress(done)
     stage(
         session,
         _JOURNAL_MAP,
-        "j INTEGER PRIMARY KEY, seq BIGINT, year_start DATE, days BIGINT",
+        "j INTEGER PRIMARY KEY, seq BIGINT, year INTEGER, days BIGINT",
         map_rows,
     )
     if not sqlite:
         conn.exec_driver_sql(f"ANALYZE {_JOURNAL_MAP}")
     posting = set(todo)
     _apply_staged_balances(
-        session, [(parent, amount) for j, parent, amount in by_parent if j in posting]
+        session,
+        sorted({year for _, _, year, _ in map_rows}),
+        [(parent, amount) for j, parent, amount in by_parent if j in posting],
     )
     _insert_journals(session, journal_rows)
     # PostgreSQL: rows in account order (SQLite's legs table is clustered on the account, so it
@@ -436,19 +439,6 @@ def post_staged(
         "INSERT INTO ledger_posting (journal_id, account_id, amount) "
         f"SELECT m.seq, l.account_id, l.amount FROM {LEGS_TABLE} l "
         f"CROSS JOIN {_JOURNAL_MAP} m WHERE m.j = l.j{by_account}"
-    )
-    kinds = ", ".join(f"'{k}'" for k in sorted(INTEREST_BEARING_KINDS))
-    conn.exec_driver_sql(
-        "INSERT INTO ledger_interest_accrual (account_id, year_start, net, jishu) "
-        "SELECT l.account_id, m.year_start, SUM(l.amount), SUM(l.amount * m.days) "
-        f"FROM {LEGS_TABLE} l CROSS JOIN {_JOURNAL_MAP} m CROSS JOIN ledger_account a "
-        f"WHERE m.j = l.j AND a.id = l.account_id AND a.subsidiary_kind IN ({kinds}) "
-        "GROUP BY l.account_id, m.year_start "
-        "HAVING SUM(l.amount) <> 0 OR SUM(l.amount * m.days) <> 0"
-        f"{'' if sqlite else ' ORDER BY l.account_id, m.year_start'} "
-        "ON CONFLICT (account_id, year_start) DO UPDATE SET "
-        "net = ledger_interest_accrual.net + excluded.net, "
-        "jishu = ledger_interest_accrual.jishu + excluded.jishu"
     )
     session.execute(
         text("UPDATE ledger_chain_head SET last_seq = :seq, last_hash = :hash WHERE id = 1"),
@@ -536,15 +526,22 @@ def _refuse_accounts(session: Session) -> None:
     )
 
 
-def _apply_staged_balances(session: Session, by_parent: Iterable[tuple[int, int]]) -> None:
-    """Running balances of the staged legs' accounts (in account order), then their control
-    ancestors from the (parent, Σ amount) pairs of the summary."""
-    session.connection().exec_driver_sql(
-        "UPDATE ledger_account SET balance = ledger_account.balance + d.delta FROM ("
-        f"SELECT l.account_id, SUM(l.amount) AS delta FROM {LEGS_TABLE} l "
-        f"CROSS JOIN {_JOURNAL_MAP} m WHERE m.j = l.j GROUP BY l.account_id "
-        "HAVING SUM(l.amount) <> 0) AS d WHERE ledger_account.id = d.account_id"
-    )
+def _apply_staged_balances(
+    session: Session, years: Sequence[int], by_parent: Iterable[tuple[int, int]]
+) -> None:
+    """Running balances and 积数 of the staged legs' accounts — one UPDATE per interest year of
+    the batch (one in a month), each account's row written once, in account order — then the
+    balances of their control ancestors from the (parent, Σ amount) pairs of the summary."""
+    conn = session.connection()
+    for year in years:
+        conn.exec_driver_sql(
+            "UPDATE ledger_account SET balance = ledger_account.balance + d.delta, "
+            f"{slot_assignments(year, 'd.delta', 'd.jishu', bearing_condition())} FROM ("
+            "SELECT l.account_id, SUM(l.amount) AS delta, SUM(l.amount * m.days) AS jishu "
+            f"FROM {LEGS_TABLE} l CROSS JOIN {_JOURNAL_MAP} m WHERE m.j = l.j AND m.year = {year} "
+            "GROUP BY l.account_id HAVING SUM(l.amount) <> 0 OR SUM(l.amount * m.days) <> 0"
+            ") AS d WHERE ledger_account.id = d.account_id"
+        )
     parents = control_parents(session)
     deltas: dict[int, int] = defaultdict(int)
     for parent_id, amount in by_parent:

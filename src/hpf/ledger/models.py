@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
     func,
 )
@@ -57,6 +58,17 @@ class Account(Base):
     opened_on: Mapped[date | None] = mapped_column(Date)
     closed_on: Mapped[date | None] = mapped_column(Date)
     """Set when the account is closed (销户); a closed account takes no postings."""
+    # 积数台账 of an interest-bearing account (``hpf.ledger.accrual``), kept by every posting in
+    # the same UPDATE as the balance. The latest interest year (numbered by the year of its June
+    # 30) with postings: the net amount value-dated in it and Σ amount × (days from the value
+    # date to June 30, inclusive); the same two figures for the year before it. A settlement of
+    # year Y is one pass: jishu = (balance − Σ net of Y and later) × days in Y + jishu of Y.
+    # Debit-positive like balances.
+    accrual_year: Mapped[int | None] = mapped_column(Integer)
+    accrual_net: Mapped[int] = mapped_column(Money, default=0, server_default="0")
+    accrual_jishu: Mapped[int] = mapped_column(Money, default=0, server_default="0")
+    prior_net: Mapped[int] = mapped_column(Money, default=0, server_default="0")
+    prior_jishu: Mapped[int] = mapped_column(Money, default=0, server_default="0")
 
 
 class ChainHead(Base):
@@ -107,20 +119,3 @@ class Posting(Base):
     journal_id: Mapped[int] = mapped_column(Id, ForeignKey("ledger_journal.id"), index=True)
     account_id: Mapped[int] = mapped_column(Id, ForeignKey("ledger_account.id"))
     amount: Mapped[int] = mapped_column(Money)
-
-
-class InterestAccrual(Base):
-    """积数台账: per interest-bearing account and interest year (July 1 – June 30), the net amount
-    value-dated in that year and Σ amount × (days from its value date to June 30, inclusive).
-
-    Maintained by every posting (domain.md §4, "keep jishu incrementally"), so the annual
-    settlement is one set-based pass: jishu = opening × days in year + ``jishu`` of the year,
-    where opening = balance − Σ ``net`` of this and later years. Debit-positive like balances.
-    """
-
-    __tablename__ = "ledger_interest_accrual"
-
-    account_id: Mapped[int] = mapped_column(Id, ForeignKey("ledger_account.id"), primary_key=True)
-    year_start: Mapped[date] = mapped_column(Date, primary_key=True)
-    net: Mapped[int] = mapped_column(Money, default=0)
-    jishu: Mapped[int] = mapped_column(Money, default=0)

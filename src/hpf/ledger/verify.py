@@ -3,7 +3,7 @@
 Four independent passes, each set-based SQL except the hash chain, which streams journals in
 order: (1) every journal has ≥2 postings that balance; (2) every running balance equals the
 sum of its postings; (3) every control account equals the sum of its children, and takes no
-postings itself; (4) the 积数 accrual table equals its recomputation from the postings; (5) the
+postings itself; (4) the 积数 kept on the account rows equals its recomputation from the postings; (5) the
 hash chain is intact and matches the chain head.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from hpf.ledger.accrual import INTEREST_BEARING_KINDS, NO_JISHU_KINDS
+from hpf.ledger.accrual import NO_JISHU_KINDS, bearing_condition
 from hpf.ledger.rules import GENESIS_HASH, journal_hash
 
 STREAM_CHUNK = 50_000
@@ -168,46 +168,62 @@ def _check_control_accounts(session: Session) -> list[Problem]:
 
 
 def _accrual_sql(dialect: str) -> tuple[str, str]:
-    """(interest-year start, days from value date to June 30 inclusive) as SQL expressions."""
+    """(interest year numbered by its June 30, days from value date to June 30 inclusive) of
+    ``j.value_date`` as SQL expressions."""
     if dialect == "sqlite":
         year_start = "date(j.value_date, '-6 months', 'start of year', '+6 months')"
+        year = "(CAST(strftime('%Y', j.value_date, '-6 months') AS INTEGER) + 1)"
         days = (
             f"CAST(julianday(date({year_start}, '+1 year', '-1 day')) "
             "- julianday(j.value_date) + 1 AS INTEGER)"
         )
     else:
         year_start = "CAST(date_trunc('year', j.value_date - interval '6 months') + interval '6 months' AS date)"
+        year = "(CAST(EXTRACT(YEAR FROM j.value_date - interval '6 months') AS INTEGER) + 1)"
         days = f"(CAST({year_start} + interval '1 year' - interval '1 day' AS date) - j.value_date + 1)"
-    return year_start, days
+    return year, days
 
 
 def _check_interest_accruals(session: Session) -> list[Problem]:
-    """The 积数 table equals its recomputation from the postings (set-based)."""
-    year_start, days = _accrual_sql(session.get_bind().dialect.name)
-    kinds = ", ".join(f"'{k}'" for k in sorted(INTEREST_BEARING_KINDS))
+    """Each account's 积数 slots equal their recomputation from the postings (set-based): the
+    latest year's and the year before's net and jishu, no postings in a later year, and no
+    积数 at all on accounts that earn no interest."""
+    year, days = _accrual_sql(session.get_bind().dialect.name)
+    bearing = bearing_condition("COALESCE(a.subsidiary_kind, '')")
     no_jishu = ", ".join(f"'{k}'" for k in sorted(NO_JISHU_KINDS))
     rows = session.execute(
         text(
             "WITH derived AS MATERIALIZED ("
-            f"SELECT p.account_id, {year_start} AS year_start, SUM(p.amount) AS net, "
+            f"SELECT p.account_id, {year} AS y, SUM(p.amount) AS net, "
             f"SUM(CASE WHEN j.kind IN ({no_jishu}) THEN 0 ELSE p.amount * {days} END) AS jishu "
             "FROM ledger_posting p JOIN ledger_journal j ON j.id = p.journal_id "
-            f"JOIN ledger_account a ON a.id = p.account_id WHERE a.subsidiary_kind IN ({kinds}) "
-            f"GROUP BY p.account_id, {year_start}), "
-            "diff AS MATERIALIZED (SELECT account_id, year_start, SUM(net) AS net, SUM(jishu) AS jishu "
-            "FROM (SELECT account_id, year_start, net, jishu FROM ledger_interest_accrual "
-            "UNION ALL SELECT account_id, year_start, -net, -jishu FROM derived) u "
-            "GROUP BY account_id, year_start HAVING SUM(net) <> 0 OR SUM(jishu) <> 0) "
-            "SELECT a.code, d.year_start, d.net, d.jishu FROM diff d "
-            "JOIN ledger_account a ON a.id = d.account_id ORDER BY a.code LIMIT 10"
+            f"JOIN ledger_account a ON a.id = p.account_id WHERE {bearing} "
+            f"GROUP BY p.account_id, {year}), "
+            "latest AS MATERIALIZED (SELECT account_id, MAX(y) AS y FROM derived "
+            "WHERE net <> 0 OR jishu <> 0 GROUP BY account_id), "
+            "bad AS MATERIALIZED (SELECT a.code, a.accrual_year, a.accrual_net, a.accrual_jishu, "
+            "a.prior_net, a.prior_jishu, COALESCE(c.net, 0) AS net, COALESCE(c.jishu, 0) AS jishu, "
+            "COALESCE(b.net, 0) AS b_net, COALESCE(b.jishu, 0) AS b_jishu, t.y AS latest "
+            "FROM ledger_account a "
+            "LEFT JOIN derived c ON c.account_id = a.id AND c.y = a.accrual_year "
+            "LEFT JOIN derived b ON b.account_id = a.id AND b.y = a.accrual_year - 1 "
+            "LEFT JOIN latest t ON t.account_id = a.id "
+            f"WHERE ({bearing} AND (a.accrual_net <> COALESCE(c.net, 0) "
+            "OR a.accrual_jishu <> COALESCE(c.jishu, 0) OR a.prior_net <> COALESCE(b.net, 0) "
+            "OR a.prior_jishu <> COALESCE(b.jishu, 0) "
+            "OR t.y > COALESCE(a.accrual_year, 0))) "
+            f"OR (NOT ({bearing}) AND (a.accrual_year IS NOT NULL OR a.accrual_net <> 0 "
+            "OR a.accrual_jishu <> 0 OR a.prior_net <> 0 OR a.prior_jishu <> 0))) "
+            "SELECT * FROM bad ORDER BY code LIMIT 10"
         )
     ).all()
     return [
         Problem(
             "interest_accrual",
-            f"账户 {r.code} {r.year_start} 年度积数台账与分录不符 account {r.code} interest "
-            f"accrual for the year from {r.year_start} differs from its postings "
-            f"(net {r.net}, jishu {r.jishu})",
+            f"账户 {r.code} 积数台账与分录不符 account {r.code} interest accrual differs from "
+            f"its postings (year {r.accrual_year}: net {r.accrual_net}/{r.net}, jishu "
+            f"{r.accrual_jishu}/{r.jishu}; year before: net {r.prior_net}/{r.b_net}, jishu "
+            f"{r.prior_jishu}/{r.b_jishu}; latest year with postings {r.latest})",
             account_code=r.code,
         )
         for r in rows

@@ -284,3 +284,27 @@ def test_new_employer_agent_onboards_online_and_is_linked(books: Books) -> None:
     assert user is not None
     s.refresh(user)
     assert ref is not None and user.employer_ref == ref
+
+
+def test_employer_type_is_checked_and_recorded(books: Books) -> None:
+    s = books.session
+    before = written(s)
+    with pytest.raises(OnboardingRefused) as refused:
+        onboard(
+            s,
+            request(books, employer_type="火星企业"),
+            books.policy,
+            books.actor,
+            idempotency_key="bad-type",
+        )
+    assert {e.field for e in refused.value.errors} == {"单位性质"}
+    assert written(s) == before
+    result = onboard(
+        s,
+        request(books, employer_type="外商投资企业"),
+        books.policy,
+        books.actor,
+        idempotency_key="good-type",
+    )
+    employer = s.scalar(select(Employer).where(Employer.employer_ref == result.employer_ref))
+    assert employer is not None and employer.employer_type == "foreign_invested"

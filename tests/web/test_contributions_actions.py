@@ -744,3 +744,33 @@ def test_base_adjustment_is_all_or_nothing(web: Any, seeded: Seeded) -> None:
         headers=idem(),
     )
     assert api.status_code == 200 and api.json()["changed"] == 2
+
+
+def test_open_employer_records_its_type_and_refuses_an_unknown_one(
+    web: Any, seeded: Seeded
+) -> None:
+    clerk = web.client("clerk")
+    page = clerk.request("GET", "/console/employers/new", headers=HTML)
+    assert 'id="employer_type"' in page.text and "国有企业" in page.text
+    form = {
+        "idempotency_key": form_key(page.text),
+        "uscc": new_uscc(),
+        "name": "临沂国企开户单位",
+        "employer_rate": "12",
+        "employee_rate": "12",
+        "pay_day": "15",
+        "first_month": f"{date.today():%Y-%m}",
+        "employer_type": "no_such_type",
+    }
+    before = count(web, Employer)
+    refused = clerk.request("POST", "/console/employers/new", data=form, headers=HTML)
+    assert refused.status_code == 422 and 'id="employer_type-error"' in refused.text
+    assert count(web, Employer) == before
+    form["employer_type"] = "state_owned"
+    opened = clerk.request("POST", "/console/employers/new", data=form, headers=HTML)
+    assert opened.status_code == 303
+    ref = opened.headers["location"].rsplit("/", 1)[1]
+    assert (
+        count(web, Employer, Employer.employer_ref == ref, Employer.employer_type == "state_owned")
+        == 1
+    )

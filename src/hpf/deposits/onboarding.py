@@ -50,6 +50,7 @@ from hpf.deposits.rules import (
     check_base,
     check_rates,
     month_start,
+    parse_employer_type,
     parse_month,
 )
 from hpf.deposits.tabular import read_table
@@ -240,6 +241,7 @@ def request_payload(request: OnboardingRequest) -> dict[str, Any]:
             "pay_day": e.pay_day,
             "contact_name": e.contact_name.strip(),
             "contact_phone": e.contact_phone.strip(),
+            "employer_type": e.employer_type.strip(),
         },
         "depositors": [
             {
@@ -410,6 +412,11 @@ def _check_employer(
         bad("联系人", "不超过50字", "at most 50 characters")
     if data.contact_phone.strip() and not _PHONE_RE.match(data.contact_phone.strip()):
         bad("联系电话", "应为电话号码（不超过20位）", "must be a phone number (≤ 20 characters)")
+    employer_type = data.employer_type
+    try:
+        employer_type = parse_employer_type(data.employer_type)
+    except InvalidInput as exc:
+        bad("单位性质", exc.message_zh, exc.message_en)
     if data.first_month is not None and month_start(data.first_month) < month_start(data.opened_on):
         bad("起缴月份", "不能早于开户月份", "must not be before the opening month")
     branch = session.scalar(select(OrgUnit).where(OrgUnit.code == data.branch_code.strip()))
@@ -436,6 +443,7 @@ def _check_employer(
             pay_day=data.pay_day,
             contact_name=data.contact_name.strip(),
             contact_phone=data.contact_phone.strip(),
+            employer_type=employer_type,
         ),
         limits,
     )
@@ -664,6 +672,7 @@ def _employer_input(raw: Mapping[str, Any], errors: list[RowError]) -> EmployerI
         pay_day=pay_day,
         contact_name=_text(raw.get("contact_name")),
         contact_phone=_text(raw.get("contact_phone")),
+        employer_type=_text(raw.get("employer_type")) or "other",
     )
 
 

@@ -75,6 +75,12 @@ class EmployerOpenIn(_In):
     first_month: Month | None = None
     contact_name: str = Field("", max_length=50)
     contact_phone: str = Field("", max_length=20)
+    employer_type: str = Field(
+        "other",
+        max_length=30,
+        description="单位性质: government, state_owned, collective, foreign_invested, private, "
+        "non_profit, flexible or other (the annual report's categories)",
+    )
 
 
 class RatesIn(_In):
@@ -266,6 +272,7 @@ def open_employer(
         else None,
         contact_name=body.contact_name,
         contact_phone=body.contact_phone,
+        employer_type=body.employer_type,
     )
     return _employer_out(db, str(done.result["employer_ref"]), done)
 

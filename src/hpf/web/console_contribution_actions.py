@@ -86,6 +86,7 @@ def _employer_form(
             "values": values,
             "errors": errors,
             "branches": actions.branch_choices(db, principal),
+            "employer_types": actions.employer_type_choices(),
         },
         status_code=status_code,
     )
@@ -123,8 +124,10 @@ def employer_open(
     branch_code: Annotated[str, Form(max_length=20)] = "",
     contact_name: Annotated[str, Form(max_length=50)] = "",
     contact_phone: Annotated[str, Form(max_length=20)] = "",
+    employer_type: Annotated[str, Form(max_length=30)] = "other",
 ) -> Response:
     values = {
+        "employer_type": employer_type,
         "uscc": uscc,
         "name": name,
         "employer_rate": employer_rate,
@@ -151,6 +154,7 @@ def employer_open(
             first_month=month,
             contact_name=contact_name,
             contact_phone=contact_phone,
+            employer_type=employer_type,
         )
     except DomainError as exc:
         return _employer_form(request, db, principal, values, _errors_of(request, exc), 422)

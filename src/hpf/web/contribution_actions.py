@@ -48,7 +48,7 @@ from hpf.deposits import remittance as remittance_service
 from hpf.deposits.adjustment import BaseAdjustmentRejected, BaseRowError, adjust_bases
 from hpf.deposits.models import Depositor, Employer, Remittance
 from hpf.deposits.remittance_cells import CellError, cell_text, column_key, id_cell, money_cell
-from hpf.deposits.rules import month_start
+from hpf.deposits.rules import EMPLOYER_TYPES, month_start, parse_employer_type
 from hpf.deposits.tabular import read_table
 from hpf.errors import DomainError, InvalidInput
 from hpf.identifiers import IdNumber, mask, parse_id_number, parse_uscc
@@ -68,6 +68,11 @@ MAX_BASE_ROWS = 20_000
 MAX_ROW_ERRORS = 200
 CITY_MAX = 50
 SEX_LABELS = {"M": "男", "F": "女"}
+
+
+def employer_type_choices() -> list[tuple[str, str, str]]:
+    """单位性质 choices for forms: (code, Chinese, English), in the annual report's order."""
+    return [(code, zh, en) for code, (zh, en) in EMPLOYER_TYPES.items()]
 
 
 class FieldInvalid(InvalidInput):
@@ -259,10 +264,15 @@ def open_employer(
     first_month: date | None,
     contact_name: str = "",
     contact_phone: str = "",
+    employer_type: str = "other",
 ) -> Done:
-    """开户. The credit code is checked first (field ``uscc``), then the branch."""
+    """开户. The credit code is checked first (field ``uscc``), then the branch and the type."""
     code = check_uscc(uscc)
     branch = branch_for(db, principal, branch_code)
+    try:
+        kind = parse_employer_type(employer_type)
+    except InvalidInput as exc:
+        raise FieldInvalid.of("employer_type", exc) from exc
     request = {
         "uscc": code,
         "name": name.strip(),
@@ -271,6 +281,7 @@ def open_employer(
         "pay_day": pay_day,
         "first_month": first_month,
         "contact": [contact_name.strip(), contact_phone.strip()],
+        "type": kind,
     }
 
     def act(_ledger_key: str) -> dict[str, Any]:
@@ -294,6 +305,7 @@ def open_employer(
                 pay_day=pay_day,
                 contact_name=contact_name.replace("\x00", "")[:50],
                 contact_phone=contact_phone.replace("\x00", "")[:20],
+                employer_type=kind,
             ),
             policy,
             principal,

@@ -8,7 +8,16 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from hpf.errors import DomainError
 
@@ -38,6 +47,14 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+class _Count(ProgressColumn):
+    """``done/total``, or ``done`` alone for a task of unknown size (``total=None``)."""
+
+    def render(self, task: Task) -> Text:
+        done = f"{int(task.completed):,}"
+        return Text(done if task.total is None else f"{done}/{int(task.total):,}")
+
+
 def progress() -> Progress:
     """A progress bar for long batch jobs, written to stderr so JSON on stdout stays clean."""
     from rich.console import Console
@@ -45,7 +62,7 @@ def progress() -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,}"),
+        _Count(),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=Console(stderr=True),

@@ -17,6 +17,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hpf.errors import DomainError
@@ -34,6 +35,7 @@ TITLES: dict[int, tuple[str, str]] = {
     409: ("状态冲突", "Conflict"),
     422: ("参数校验失败", "Validation failed"),
     500: ("系统内部错误", "Internal server error"),
+    503: ("服务暂不可用", "Service unavailable"),
 }
 
 DEFAULT_DETAILS: dict[int, tuple[str, str, str]] = {
@@ -45,6 +47,12 @@ DEFAULT_DETAILS: dict[int, tuple[str, str, str]] = {
         "internal_error",
         "系统内部错误，请稍后再试。",
         "Internal error, please try again later.",
+    ),
+    503: (
+        "database_unavailable",
+        "数据库连接中断，请重试（使用同一幂等键重试不会重复办理）。",
+        "Database connection lost, please retry (a retry with the same idempotency key is "
+        "never applied twice).",
     ),
 }
 
@@ -221,6 +229,17 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _on_database_error(request: Request, exc: Exception) -> Response:
+    """A lost database connection: 503 and retry (its transaction died with it, unless the loss
+    hit the commit itself, which a retry with the same idempotency key answers); else 500."""
+    assert isinstance(exc, DBAPIError)
+    if not exc.connection_invalidated:
+        return await _on_unexpected(request, exc)
+    log.warning("database connection lost on %s %s: %s", request.method, request.url.path, exc)
+    code, zh, en = DEFAULT_DETAILS[503]
+    return problem_response(request, 503, code, zh, en, headers={"Retry-After": "1"})
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     code, zh, en = DEFAULT_DETAILS[500]
@@ -240,4 +259,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -36,6 +36,7 @@ from hpf.web.templating import flash, render
 from hpf.workflow.stats import BUSINESS_TZ
 
 router = APIRouter(prefix="/console/service", tags=["pages: staff console"])
+TicketNo = Annotated[str, Path(min_length=1, max_length=40)]
 
 HOTLINE = "hotline.handle"
 PAGE_SIZE = 30
@@ -234,7 +235,7 @@ def _get_visible(db: Session, principal: Principal, ticket_no: str) -> Ticket:
 @router.get("/tickets/{ticket_no}", response_class=HTMLResponse, summary="One ticket 工单详情")
 def ticket_page(
     request: Request,
-    ticket_no: str,
+    ticket_no: TicketNo,
     db: DbSession,
     principal: Annotated[Principal, Depends(require(HOTLINE))],
 ) -> Response:
@@ -265,7 +266,7 @@ def _act(
 @router.post("/tickets/{ticket_no}/assign", summary="Assign a ticket 分派")
 def ticket_assign(
     request: Request,
-    ticket_no: str,
+    ticket_no: TicketNo,
     db: DbSession,
     principal: Annotated[Principal, Depends(require(HOTLINE))],
     assignee: Annotated[str, Form(max_length=100)],
@@ -282,7 +283,7 @@ def ticket_assign(
 @router.post("/tickets/{ticket_no}/reply", summary="Reply to a ticket 答复")
 def ticket_reply(
     request: Request,
-    ticket_no: str,
+    ticket_no: TicketNo,
     db: DbSession,
     principal: Annotated[Principal, Depends(require(HOTLINE))],
     text: Annotated[str, Form(max_length=4000)],
@@ -299,7 +300,7 @@ def ticket_reply(
 @router.post("/tickets/{ticket_no}/escalate", summary="Escalate a ticket 升级督办")
 def ticket_escalate(
     request: Request,
-    ticket_no: str,
+    ticket_no: TicketNo,
     db: DbSession,
     principal: Annotated[Principal, Depends(require(HOTLINE))],
     reason: Annotated[str, Form(max_length=200)],
@@ -316,7 +317,7 @@ def ticket_escalate(
 @router.post("/tickets/{ticket_no}/callback", summary="Record a callback 回访")
 def ticket_callback(
     request: Request,
-    ticket_no: str,
+    ticket_no: TicketNo,
     db: DbSession,
     principal: Annotated[Principal, Depends(require(HOTLINE))],
     reached: Annotated[str, Form(max_length=5)],

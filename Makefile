@@ -40,10 +40,11 @@ $(VENDOR)/.installed: package.json package-lock.json
 	cp node_modules/echarts/LICENSE $(VENDOR)/echarts/LICENSE
 	touch $@
 
-## demo: create/migrate the embedded SQLite database and serve http://127.0.0.1:8000
+## demo: migrate the embedded SQLite database, build the demo city (hpf demo: simulated
+## 2020-2023, the goal table, one sign-in per role, printed) and serve http://127.0.0.1:8000
 demo: $(VENV)/.installed assets
 	$(BIN)/hpf db upgrade
-	$(BIN)/hpf demo seed
+	$(BIN)/hpf demo
 	$(BIN)/hpf serve --host 127.0.0.1 --port 8000
 
 serve: $(VENV)/.installed assets

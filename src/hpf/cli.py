@@ -31,6 +31,7 @@ from hpf.policy.commands import app as policy_app
 from hpf.report.commands import app as report_app
 from hpf.service_desk.commands import app as tickets_app
 from hpf.sim.commands import app as demo_app
+from hpf.sim.commands import sim_app
 from hpf.web.commands import serve
 from hpf.withdrawals.commands import app as withdrawals_app
 from hpf.workflow.commands import app as workflow_app
@@ -71,6 +72,7 @@ app.add_typer(audit_app, name="audit-trail")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(employers_app, name="employers")
 app.add_typer(demo_app, name="demo")
+app.add_typer(sim_app, name="sim")
 app.add_typer(withdrawals_app, name="withdrawals")
 app.add_typer(loans_app, name="loans")
 app.add_typer(tickets_app, name="tickets")

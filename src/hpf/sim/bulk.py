@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from hpf.deposits.models import Depositor, Employer
 from hpf.identifiers import make_id_number, make_uscc
 from hpf.ledger.service import open_subsidiaries
+from hpf.loans.migration import sync_id_sequence
 
 BATCH = 50_000
 
@@ -30,6 +31,9 @@ class CityShape:
     depositors: int
     opened_on: date = date(2020, 1, 1)
     seed: int = 2023
+    size_sigma: float = 0.0
+    """0: people spread evenly over employers; > 0: employer sizes lognormal with this sigma
+    (a few large employers, many small ones, as in a real city)."""
 
 
 def create_city(
@@ -81,7 +85,11 @@ def create_city(
     bases = np.clip(
         rng.lognormal(np.log(450_000), 0.45, shape.depositors).astype(np.int64), 190_000, 2_368_100
     )
-    employer_of = rng.integers(0, shape.employers, shape.depositors)
+    if shape.size_sigma > 0:
+        weights = rng.lognormal(0.0, shape.size_sigma, shape.employers)
+        employer_of = rng.choice(shape.employers, shape.depositors, p=weights / weights.sum())
+    else:
+        employer_of = rng.integers(0, shape.employers, shape.depositors)
     done = 0
     while done < shape.depositors:
         rows: list[dict[str, Any]] = []
@@ -93,12 +101,12 @@ def create_city(
                 {
                     "id": n,
                     "depositor_ref": f"{n:012d}",
-                    "id_number": _id(n, born),
+                    "id_number": id_number_for(n, born),
                     "name": f"职工{n}",
                     "birth_date": born,
                     "sex": "M" if n % 2 else "F",
                     "phone": "",
-                    "bank_card": "",
+                    "bank_card": f"6222{n:015d}",
                     "status": "01",
                     "employer_id": employer["id"],
                     "branch_id": employer["branch_id"],
@@ -115,10 +123,11 @@ def create_city(
         done += len(rows)
         if on_progress is not None:
             on_progress(done)
+    sync_id_sequence(session, "deposit_employer", "deposit_depositor")
     return [r["id"] for r in employer_rows], shape.depositors
 
 
-def _id(n: int, born: date) -> str:
+def id_number_for(n: int, born: date) -> str:
     """A valid ID number unique for n < 2,000,000: (region, birth date, sequence) determine n."""
     region = f"{371302 + (n // 1000) % 97:06d}"
     return make_id_number(region, born, n % 1000, male=n % 2 == 1)

@@ -26,14 +26,10 @@ SHOWS = {
     "/console/employers": "模拟单位",
     "/console/depositors": "职工",
     "/console/loans?status=active": "DK",
-    "/console/loans/stats?from=2020-01-01&to=2020-08-31": "2020",
-    "/console/withdrawals/stats?from=2020-01-01&to=2020-08-31": "购买住房",
-    "/console/stats?from=2020-01&to=2020-08": "2020-0",
-}
-PERIOD = {
-    "/console/loans/stats": "?from=2020-01-01&to=2020-08-31",
-    "/console/withdrawals/stats": "?from=2020-01-01&to=2020-08-31",
-    "/console/stats": "?from=2020-01&to=2020-08",
+    # statistics pages open on the period the books cover (here 2020), not on today's year
+    "/console/loans/stats": "2020",
+    "/console/withdrawals/stats": "购买住房",
+    "/console/stats": "2020-0",
 }
 
 
@@ -100,7 +96,7 @@ def test_demo_prints_sign_ins_and_console_pages_show_the_city(
             continue
         if role not in clients:
             clients[role] = _sign_in(app, role)
-        path = route["path"] + PERIOD.get(route["path"], "")
+        path = route["path"]
         response = clients[role].get(path, headers={"accept": "text/html"})
         assert response.status_code == 200, (path, role, response.status_code)
         checked += 1

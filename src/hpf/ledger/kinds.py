@@ -7,6 +7,7 @@ its Chinese and English names. An unknown code is shown as itself.
 from __future__ import annotations
 
 JOURNAL_KINDS: dict[str, tuple[str, str]] = {
+    "opening_balance": ("期初余额迁移", "opening balances migrated"),
     "remittance": ("汇缴", "monthly remittance"),
     "back_payment": ("补缴", "back payment"),
     "funds_received": ("单位汇缴到账", "funds received"),

@@ -254,8 +254,9 @@ def stats_page(
     start: Annotated[str, Query(alias="from", pattern=c.MONTH_PATTERN)] = "",
     end: Annotated[str, Query(alias="to", pattern=c.MONTH_PATTERN)] = "",
 ) -> Response:
-    first, last = c.stats_range(start, end)
-    rows, balances = c.stats_visible(db, principal, first, last)
+    day = c.books_day(db, date.today())
+    first, last = c.stats_range(start, end, day)
+    rows, balances = c.stats_visible(db, principal, first, last, day)
     return render(
         request,
         "console/stats.html",

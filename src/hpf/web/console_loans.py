@@ -325,7 +325,7 @@ def stats(
     start: Annotated[str, Query(alias="from", pattern=DATE_PATTERN)] = "",
     end: Annotated[str, Query(alias="to", pattern=DATE_PATTERN)] = "",
 ) -> Response:
-    day = lo.today()
+    day = c.books_day(db, lo.today())
     error = ""
     rows: list[Any] = []
     try:

@@ -301,7 +301,7 @@ def stats(
     end: Annotated[str, Query(alias="to", pattern=DATE_PATTERN)] = "",
     by: Annotated[list[str], Query(max_length=4)] = [],  # noqa: B006
 ) -> Response:
-    today = w.today()
+    today = c.books_day(db, w.today())
     first = date.fromisoformat(start) if start else today.replace(month=1, day=1)
     last = date.fromisoformat(end) if end else today
     dims = [d for d in DIMENSIONS if d in by] or list(DIMENSIONS)

@@ -37,6 +37,7 @@ from hpf.deposits.rules import month_start
 from hpf.deposits.stats import MonthStats, balances_by_branch, monthly
 from hpf.deposits.upload import context_for
 from hpf.ledger.chart import DEPOSITORS_FUNDS, EMPLOYER_SUSPENSE, subsidiary_code
+from hpf.ledger.models import Journal
 from hpf.ledger.rules import LedgerError
 from hpf.ledger.service import balance_of
 from hpf.ledger.statement import Statement, account_statement
@@ -671,6 +672,13 @@ def arrears_by_employer(items: list[ArrearsItem]) -> list[EmployerArrears]:
 
 
 MAX_STATS_MONTHS = 120
+
+
+def books_day(session: Session, today: date) -> date:
+    """The default end of a statistics page: today, or the last posting date when the books end
+    earlier (an archive or the demo city of 2020–2023), so the page opens on data."""
+    last = session.scalar(select(func.max(Journal.posting_date)))
+    return last if last is not None and last < today else today
 
 
 def stats_range(start: str, end: str, today: date | None = None) -> tuple[date, date]:

@@ -83,9 +83,7 @@ NAVIGATION: dict[str, tuple[NavItem, ...]] = {
         ),
         NavItem("/console/service/tickets", N_("Hotline tickets"), ("hotline.handle",)),
         NavItem("/console/service/eaudit", N_("E-audit"), ("eaudit.read", "eaudit.manage")),
-        NavItem(
-            "/console/service/incidents", N_("Incidents and security events"), ("ops.manage",)
-        ),
+        NavItem("/console/service/incidents", N_("Incidents and security events"), ("ops.manage",)),
         NavItem(
             "/console/service/partner-calls",
             N_("Partner API calls"),

@@ -149,3 +149,34 @@ def test_repricing_on_january_first(lb: LoanBooks, session: Session) -> None:
     assert history == ["contract", "repricing"]
     # a second run finds nothing more to change
     assert batches.run_repricing(session, date(2026, 1, 1), policy=lb.books.policy).loans == 0
+
+
+def test_repricing_starts_from_the_balance_after_a_prepayment_on_the_last_due_date(
+    lb: LoanBooks, session: Session
+) -> None:
+    borrower, _ = lb.family(spouse=False)
+    lb.fund(borrower, 20_000_000)
+    loan = lb.loan(borrower)
+    due = date(2024, 10, 20)
+    while due <= date(2025, 12, 20):  # 15 installments, the last one on 2025-12-20
+        repayment.pay_from_balance(
+            session, loan.id, on=due, actor=lb.books.actor, policy=lb.books.policy
+        )
+        due = date(due.year + due.month // 12, due.month % 12 + 1, 20)
+    repayment.prepay(
+        session,
+        loan.id,
+        on=date(2025, 12, 20),
+        amount_fen=5_000_000,
+        option="lower_payment",
+        source="counter",
+        actor=lb.books.actor,
+        idempotency_key="prepay-before-repricing",
+    )
+    session.refresh(loan)
+    outstanding = loan.balance_fen
+    summary = batches.run_repricing(session, date(2026, 1, 1), policy=lb.books.policy)
+    assert summary.loans == 1
+    rest = [r for r in service.installments(session, loan.id) if r.due_date >= date(2026, 1, 1)]
+    assert sum(r.principal_fen for r in rest) == outstanding
+    assert all(r.balance_after_fen >= 0 for r in rest) and rest[-1].balance_after_fen == 0

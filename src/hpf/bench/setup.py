@@ -14,17 +14,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import numpy as np
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from hpf.auth import service as auth_service
 from hpf.auth.principal import system_principal
 from hpf.deposits import remittance
-from hpf.deposits.employers import employer_limits
-from hpf.deposits.models import Depositor, Employer, Remittance, RemittanceLine
-from hpf.deposits.rules import shares_of_base
+from hpf.deposits.models import Depositor, Employer
 from hpf.goals import service as goals_service
 from hpf.goals.commands import sample_bytes
 from hpf.goals.parse import parse_file
@@ -35,6 +32,7 @@ from hpf.loans.rules import annuity_payment, annuity_schedule
 from hpf.org.service import create_unit
 from hpf.policy.loader import Policy
 from hpf.sim.bulk import CityShape, create_city
+from hpf.sim.remittances import draft_confirmed
 
 ACTOR = system_principal("bench")
 OPENED = date(2023, 1, 1)
@@ -66,64 +64,13 @@ def create_book(engine: Engine, depositors: int, employers: int) -> None:
 def prepare_month(engine: Engine, month: date, arrive: date, policy: Policy) -> list[int]:
     """Every employer's confirmed list for ``month`` and its funds booked on ``arrive``.
 
-    Shares are rounded by the same ``shares_of_base`` as ``remittance.draft``; the funds are
+    The lists are the simulator's (``hpf.sim.remittances.draft_confirmed``, shares rounded by
+    the same ``shares_of_base`` as ``remittance.draft``); the funds are
     the journals ``remittance.receive_funds`` posts, written with one ``post_many``.
     """
     with Session(engine) as s, s.begin():
         employers = {e.id: e for e in s.scalars(select(Employer).order_by(Employer.id))}
-        rounding: dict[int, Any] = {}
-        for e in employers.values():
-            if e.branch_id not in rounding:
-                rounding[e.branch_id] = employer_limits(s, policy, e, month).rounding
-        rows = s.execute(
-            select(Depositor.id, Depositor.employer_id, Depositor.base_fen)
-            .where(Depositor.status == "01", Depositor.employer_id.is_not(None))
-            .order_by(Depositor.employer_id, Depositor.id)
-        ).all()
-        people = np.array([tuple(r) for r in rows], dtype=np.int64).reshape(-1, 3)
-        first_id = int(s.scalar(select(func.max(Remittance.id))) or 0) + 1
-        order = sorted(employers)
-        starts = np.searchsorted(people[:, 1], order, side="left")
-        ends = np.searchsorted(people[:, 1], order, side="right")
-        lists: list[dict[str, Any]] = []
-        lines: list[dict[str, Any]] = []
-        for employer_id, lo, hi in zip(order, starts, ends, strict=True):
-            if lo == hi:
-                continue
-            e = employers[employer_id]
-            bases = people[lo:hi, 2]
-            ours = shares_of_base(bases, e.employer_rate_pct, rounding[e.branch_id])
-            theirs = shares_of_base(bases, e.employee_rate_pct, rounding[e.branch_id])
-            rid = first_id + len(lists)
-            lists.append(
-                {
-                    "id": rid,
-                    "employer_id": e.id,
-                    "branch_id": e.branch_id,
-                    "month": month,
-                    "kind": "remittance",
-                    "status": "confirmed",
-                    "source": "drafted",
-                    "open_key": f"{e.id}:{month.isoformat()}",
-                    "lines": int(hi - lo),
-                    "employer_total_fen": int(ours.sum()),
-                    "employee_total_fen": int(theirs.sum()),
-                    "total_fen": int(ours.sum() + theirs.sum()),
-                }
-            )
-            lines.extend(
-                {
-                    "remittance_id": rid,
-                    "depositor_id": int(d),
-                    "base_fen": int(b),
-                    "employer_fen": int(x),
-                    "employee_fen": int(y),
-                }
-                for d, b, x, y in zip(people[lo:hi, 0], bases, ours, theirs, strict=True)
-            )
-        s.execute(insert(Remittance), lists)
-        for start in range(0, len(lines), _BATCH):
-            s.execute(insert(RemittanceLine), lines[start : start + _BATCH])
+        lists = draft_confirmed(s, policy, month, list(employers))
         post_many(
             s,
             [

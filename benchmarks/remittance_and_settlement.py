@@ -3,7 +3,9 @@
 Each hpf path is timed against a raw baseline measured in the same run on the same database:
 - remittance: validated, journalled (one journal per employer-month), balances and 积数 updated;
   baseline: a bare COPY (PostgreSQL) / executemany (SQLite) of the same posting rows (the rows
-  hpf wrote, read back before timing) into a plain table without indexes;
+  hpf wrote, read back before timing) into ``ledger_posting``, the table they are posted to
+  (rolled back); the same load into a plain scratch table without indexes or keys is reported
+  beside it;
 - settlement: interest computed from 积数 and posted for every account (one journal per branch);
   baseline: one bare UPDATE of the balances of the same accounts (rolled back).
 
@@ -13,7 +15,6 @@ contributors), June is the steady state. Baselines are the median of three runs.
     python benchmarks/remittance_and_settlement.py --depositors 1000000            # SQLite in /tmp
     python benchmarks/remittance_and_settlement.py --depositors 1000000 --pg       # fresh PG db
     python benchmarks/remittance_and_settlement.py --url postgresql://... --verify
-    python benchmarks/remittance_and_settlement.py --depositors 100000 --floor     # + floor
 """
 
 from __future__ import annotations
@@ -28,22 +29,18 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import numpy as np
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from hpf.auth.principal import system_principal
+from hpf.bench import baselines
+from hpf.bench import setup as bench_setup
 from hpf.db.engine import make_engine
 from hpf.db.migrate import upgrade
 from hpf.deposits import remittance
-from hpf.deposits.employers import employer_limits
-from hpf.deposits.models import Depositor, Employer, Remittance, RemittanceLine
-from hpf.deposits.rules import shares_of_base
+from hpf.deposits.models import Employer, Remittance
 from hpf.interest.service import settle_year
-from hpf.ledger import chart
-from hpf.ledger.bulk import post_many
-from hpf.ledger.rules import JournalDraft, credit, debit
 from hpf.ledger.verify import verify_ledger
 from hpf.org.service import create_unit
 from hpf.policy.loader import load_shipped_policy
@@ -116,93 +113,14 @@ def prepare_month(url: str, month: date, arrive: date) -> list[int]:
 
 
 def prepare_month_bulk(url: str, month: date, arrive: date) -> list[int]:
-    """The lists ``prepare_month`` makes, written set-based (setup of large runs, not timed).
-
-    Every employer's list holds its active depositors with both shares rounded by the same
-    ``shares_of_base`` as ``remittance.draft``; lists are confirmed and the employers' funds
-    booked with one ``post_many`` (the journals ``receive_funds`` would post). The test suite
-    checks both preparations give the same lists.
-    """
+    """The lists ``prepare_month`` makes, written set-based (setup of large runs, not timed):
+    ``hpf.bench.setup.prepare_month``, which drafts them with the simulator's
+    ``draft_confirmed`` (the test suite checks both preparations give the same lists)."""
     engine = make_engine(url)
-    with Session(engine) as s, s.begin():
-        employers = {e.id: e for e in s.scalars(select(Employer).order_by(Employer.id))}
-        rounding = {}
-        for e in employers.values():
-            if e.branch_id not in rounding:
-                rounding[e.branch_id] = employer_limits(s, POLICY, e, month).rounding
-        rows = s.execute(
-            select(Depositor.id, Depositor.employer_id, Depositor.base_fen)
-            .where(Depositor.status == "01", Depositor.employer_id.is_not(None))
-            .order_by(Depositor.employer_id, Depositor.id)
-        ).all()
-        people = np.array([tuple(r) for r in rows], dtype=np.int64).reshape(-1, 3)
-        first_id = int(s.scalar(select(func.max(Remittance.id))) or 0) + 1
-        starts = np.searchsorted(people[:, 1], sorted(employers), side="left")
-        ends = np.searchsorted(people[:, 1], sorted(employers), side="right")
-        lists, lines, ids = [], [], []
-        for employer_id, lo, hi in zip(sorted(employers), starts, ends, strict=True):
-            if lo == hi:
-                continue
-            e = employers[employer_id]
-            bases = people[lo:hi, 2]
-            ours = shares_of_base(bases, e.employer_rate_pct, rounding[e.branch_id])
-            theirs = shares_of_base(bases, e.employee_rate_pct, rounding[e.branch_id])
-            rid = first_id + len(lists)
-            lists.append(
-                {
-                    "id": rid,
-                    "employer_id": e.id,
-                    "branch_id": e.branch_id,
-                    "month": month,
-                    "kind": "remittance",
-                    "status": "confirmed",
-                    "source": "drafted",
-                    "open_key": f"{e.id}:{month.isoformat()}",
-                    "lines": int(hi - lo),
-                    "employer_total_fen": int(ours.sum()),
-                    "employee_total_fen": int(theirs.sum()),
-                    "total_fen": int(ours.sum() + theirs.sum()),
-                }
-            )
-            lines.extend(
-                {
-                    "remittance_id": rid,
-                    "depositor_id": int(d),
-                    "base_fen": int(b),
-                    "employer_fen": int(x),
-                    "employee_fen": int(y),
-                }
-                for d, b, x, y in zip(people[lo:hi, 0], bases, ours, theirs, strict=True)
-            )
-            ids.append(rid)
-        s.execute(insert(Remittance), lists)
-        for start in range(0, len(lines), 50_000):
-            s.execute(insert(RemittanceLine), lines[start : start + 50_000])
-        post_many(
-            s,
-            [
-                (
-                    f"funds:{r['id']}",
-                    JournalDraft(
-                        "funds_received",
-                        int(r["branch_id"]),
-                        arrive,
-                        arrive,
-                        (
-                            debit(chart.HPF_BANK_DEPOSITS, int(r["total_fen"])),
-                            credit(
-                                remittance.suspense_code(employers[int(r["employer_id"])]),
-                                int(r["total_fen"]),
-                            ),
-                        ),
-                        memo="单位汇缴到账",
-                    ),
-                )
-                for r in lists
-            ],
-        )
-    engine.dispose()
-    return ids
+    try:
+        return bench_setup.prepare_month(engine, month, arrive, POLICY)
+    finally:
+        engine.dispose()
 
 
 def analyze(url: str) -> None:
@@ -241,74 +159,6 @@ def posting_rows(url: str, first: int, last: int) -> list[tuple[int, int, int]]:
         ).all()
     engine.dispose()
     return [(int(j), int(a), int(m)) for j, a, m in rows]
-
-
-def raw_insert(url: str, data: Sequence[tuple[int, int, int]]) -> float:
-    """Bare load of ``data`` into a plain scratch table: COPY (PostgreSQL) / executemany."""
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS bench_raw")
-        conn.exec_driver_sql(
-            "CREATE TABLE bench_raw (journal_id BIGINT, account_id BIGINT, amount BIGINT)"
-        )
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        started = time.perf_counter()
-        if engine.dialect.name == "sqlite":
-            raw.cursor().executemany("INSERT INTO bench_raw VALUES (?, ?, ?)", data)
-        else:
-            with raw.cursor() as cur, cur.copy("COPY bench_raw FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in data:
-                    copy.write_row(row)
-        elapsed = time.perf_counter() - started
-        conn.exec_driver_sql("DROP TABLE bench_raw")
-    engine.dispose()
-    return elapsed
-
-
-def floor_insert(url: str, data: Sequence[tuple[int, int, int]]) -> float:
-    """Not the baseline, a floor: the same load into a scratch table shaped like
-    ``ledger_posting`` (key, check, foreign keys to the journals and accounts, its two
-    indexes, filled with the postings already there) — what writing the posting rows alone
-    costs, before any validation, journal, balance or 积数 work."""
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS bench_floor")
-        ident = (
-            "INTEGER PRIMARY KEY"
-            if engine.dialect.name == "sqlite"
-            else "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
-        )
-        conn.exec_driver_sql(
-            f"CREATE TABLE bench_floor (id {ident}, "
-            "journal_id BIGINT NOT NULL REFERENCES ledger_journal (id), "
-            "account_id BIGINT NOT NULL REFERENCES ledger_account (id), "
-            "amount BIGINT NOT NULL CHECK (amount <> 0))"
-        )
-        first = min(j for j, _, _ in data)
-        conn.exec_driver_sql(
-            "INSERT INTO bench_floor (journal_id, account_id, amount) "
-            f"SELECT journal_id, account_id, amount FROM ledger_posting WHERE journal_id < {first} "
-            "ORDER BY id"
-        )
-        conn.exec_driver_sql("CREATE INDEX bench_floor_aj ON bench_floor (account_id, journal_id)")
-        conn.exec_driver_sql("CREATE INDEX bench_floor_j ON bench_floor (journal_id)")
-        if engine.dialect.name != "sqlite":
-            conn.exec_driver_sql("ANALYZE bench_floor")
-        raw = conn.connection.dbapi_connection
-        assert raw is not None
-        sql = "bench_floor (journal_id, account_id, amount)"
-        started = time.perf_counter()
-        if engine.dialect.name == "sqlite":
-            raw.cursor().executemany(f"INSERT INTO {sql} VALUES (?, ?, ?)", data)
-        else:
-            with raw.cursor() as cur, cur.copy(f"COPY {sql} FROM STDIN") as copy:  # type: ignore[attr-defined]
-                for row in data:
-                    copy.write_row(row)
-        elapsed = time.perf_counter() - started
-        conn.exec_driver_sql("DROP TABLE bench_floor")
-    engine.dispose()
-    return elapsed
 
 
 def raw_update(url: str) -> tuple[float, int]:
@@ -366,7 +216,6 @@ def run(
     verify: bool = False,
     quiet: bool = False,
     bulk_prepare: bool | None = None,
-    floor: bool = False,
 ) -> list[Measure]:
     """Build the city, post two months and settle the year; ``bulk_prepare`` (default: above
     20,000 depositors) drafts the lists set-based instead of one ``draft`` call per employer."""
@@ -390,15 +239,16 @@ def run(
         )
         post_s, journal_ids = time_post(url, ids, arrive)
         data = posting_rows(url, min(journal_ids), max(journal_ids))
-        base_s = median3(lambda data=data: raw_insert(url, data))
+        engine = make_engine(url)
+        base_s = median3(lambda d=data, e=engine: baselines.load_postings(e, d))
+        scratch_s = median3(lambda d=data, e=engine: baselines.load_rows(e, d))
+        engine.dispose()
         measures.append(Measure(f"remittance {month:%Y-%m}", len(data), post_s, base_s))
         say(measures[-1].line())
-        if floor:
-            floor_s = floor_insert(url, data)
-            say(
-                f"  floor (same rows into a ledger_posting-shaped table): {floor_s:.2f} s, "
-                f"{floor_s / base_s:.1f}x the baseline"
-            )
+        say(
+            f"  the same rows into a plain scratch table: {scratch_s:.2f} s "
+            f"(hpf {post_s / scratch_s:.1f}x, ledger_posting load {base_s / scratch_s:.1f}x)"
+        )
     analyze(url)
     settle_s, accounts, _ = time_settle(url)
     updates = []
@@ -423,11 +273,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--pg", action="store_true", help=f"create and drop a database on {PG_ADMIN_URL}"
     )
     parser.add_argument("--verify", action="store_true", help="check replays and verify_ledger")
-    parser.add_argument(
-        "--floor",
-        action="store_true",
-        help="also time the same rows into a table shaped like ledger_posting (not the baseline)",
-    )
     args = parser.parse_args(argv)
     scratch = None
     if args.pg:
@@ -440,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         url = args.url or f"sqlite:///{Path(tempfile.mkdtemp(prefix='hpf-bench-')) / 'bench.db'}"
     try:
-        run(url, args.depositors, verify=args.verify, floor=args.floor)
+        run(url, args.depositors, verify=args.verify)
     finally:
         if scratch is not None:
             admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")

@@ -376,6 +376,9 @@ def post_remittances(
 _LISTS = "hpf_stage_remittance"
 """Staged lists being posted: list id, j (journal index in the batch), total, suspense code."""
 
+_NEW = "hpf_stage_new_contributor"
+"""First-time contributors of the staged lists: (depositor id, branch of the list)."""
+
 
 def _stage_legs(
     session: Session, todo: Sequence[Remittance], employers: dict[int, Employer]
@@ -483,8 +486,8 @@ def _insert_lines(
 def _update_stats(session: Session, posted: Sequence[Remittance], on: date) -> None:
     """Monthly statistics by branch (month of the posting date), maintained incrementally.
 
-    Reads the lists staged by ``_stage_legs``; first-time contributors are counted and marked
-    with one set-based query each (skipped when there are none).
+    Reads the lists staged by ``_stage_legs``; first-time contributors are found once (staged),
+    then counted by branch and marked (skipped when there are none).
     """
     month = month_start(on)
     by_branch: dict[int, list[int]] = {}
@@ -495,26 +498,39 @@ def _update_stats(session: Session, posted: Sequence[Remittance], on: date) -> N
             row[1] += 1
             row[2] += r.lines
     conn = session.connection()
+    # First-time contributors of the staged lists, once: (depositor, branch of the list).
     # Driven from the depositors not yet contributing (none in a steady month), in id order;
     # CROSS JOIN fixes that order on SQLite and is an ordinary join on PostgreSQL.
-    new_people = conn.exec_driver_sql(
-        "SELECT r.branch_id, COUNT(DISTINCT d.id) FROM deposit_depositor d "
-        "CROSS JOIN deposit_remittance_line l "
+    if is_sqlite(session):
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_NEW} (depositor_id INTEGER, branch_id INTEGER)"
+        )
+        conn.exec_driver_sql(f"DELETE FROM {_NEW}")
+    else:
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_NEW} (depositor_id BIGINT, branch_id BIGINT) "
+            "ON COMMIT DROP"
+        )
+        conn.exec_driver_sql(f"TRUNCATE {_NEW}")
+    conn.exec_driver_sql(
+        f"INSERT INTO {_NEW} (depositor_id, branch_id) SELECT DISTINCT d.id, r.branch_id "
+        "FROM deposit_depositor d CROSS JOIN deposit_remittance_line l "
         f"CROSS JOIN {_LISTS} m CROSS JOIN deposit_remittance r "
         "WHERE d.first_contribution_month IS NULL AND l.depositor_id = d.id "
-        "AND m.remittance_id = l.remittance_id AND r.id = m.remittance_id "
-        "GROUP BY r.branch_id"
+        "AND m.remittance_id = l.remittance_id AND r.id = m.remittance_id"
+    )
+    new_people = conn.exec_driver_sql(
+        f"SELECT branch_id, COUNT(*) FROM {_NEW} GROUP BY branch_id"
     ).all()
     for branch_id, count in new_people:
         by_branch.setdefault(int(branch_id), [0, 0, 0, 0])[3] += int(count)
     if any(count for _, count in new_people):
+        if not is_sqlite(session):
+            conn.exec_driver_sql(f"ANALYZE {_NEW}")
         session.execute(
             text(
                 "UPDATE deposit_depositor SET first_contribution_month = :month "
-                "WHERE first_contribution_month IS NULL AND EXISTS ("
-                "SELECT 1 FROM deposit_remittance_line l "
-                f"JOIN {_LISTS} m ON m.remittance_id = l.remittance_id "
-                "WHERE l.depositor_id = deposit_depositor.id)"
+                f"WHERE id IN (SELECT depositor_id FROM {_NEW})"
             ).bindparams(bindparam("month", type_=Date)),
             {"month": month},
         )

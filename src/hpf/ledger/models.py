@@ -115,6 +115,9 @@ class Posting(Base):
         Index("ix_ledger_posting_account_journal", "account_id", "journal_id"),
     )
 
+    # References: foreign keys on SQLite; on PostgreSQL one set-based check per INSERT
+    # statement instead of one look-up per row, and ledger accounts are never deleted
+    # (migration 0016).
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     journal_id: Mapped[int] = mapped_column(Id, ForeignKey("ledger_journal.id"), index=True)
     account_id: Mapped[int] = mapped_column(Id, ForeignKey("ledger_account.id"))

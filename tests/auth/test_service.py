@@ -142,6 +142,36 @@ def test_totp_required_when_enabled(session: Session) -> None:
     assert p.user_id == user.user_id
 
 
+def test_a_totp_code_is_accepted_once(session: Session) -> None:
+    user = make_user(session)
+    secret, _ = service.enable_totp(session, user.user_id)
+    code = totp.totp_at(secret, T0.timestamp())
+
+    def sign_in(code: str, at: datetime) -> object:
+        return service.authenticate(
+            session,
+            kind="staff",
+            login_name=user.login_name,
+            password=PASSWORD,
+            totp_code=code,
+            now=at,
+        )
+
+    assert sign_in(code, T0)
+    # the same code, still inside its window, is a replay
+    with pytest.raises(service.AuthenticationFailed):
+        sign_in(code, T0 + timedelta(seconds=20))
+    # so is the previous step's code, which the window would otherwise still accept
+    with pytest.raises(service.AuthenticationFailed):
+        sign_in(totp.totp_at(secret, T0.timestamp() - 30), T0 + timedelta(seconds=5))
+    # the next step's code is fresh
+    later = T0 + timedelta(seconds=30)
+    assert sign_in(totp.totp_at(secret, later.timestamp()), later)
+    # a new secret starts afresh
+    secret2, _ = service.enable_totp(session, user.user_id)
+    assert sign_in(totp.totp_at(secret2, T0.timestamp()), T0 + timedelta(seconds=31))
+
+
 def test_session_idle_and_absolute_expiry(session: Session) -> None:
     user = make_user(session)
     token, csrf = service.create_session(session, user, ip="1.2.3.4", user_agent="ua", now=T0)

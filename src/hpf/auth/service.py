@@ -187,9 +187,15 @@ def authenticate(
     ok = passwords.verify_password(user.password_hash, password)
     reason = "password"
     if ok and user.totp_secret is not None:
-        ok = totp_code is not None and totp.verify_totp(
-            user.totp_secret, totp_code, now=at.timestamp()
+        step = (
+            None
+            if totp_code is None
+            else totp.matching_step(user.totp_secret, totp_code, now=at.timestamp())
         )
+        # a code is good once: one already used (or older than the last used) is a replay
+        ok = step is not None and (user.totp_last_step is None or step > user.totp_last_step)
+        if ok:
+            user.totp_last_step = step
         reason = "totp"
     if not ok:
         _count_failure(session, user, kind, login_name, reason, ip, at)

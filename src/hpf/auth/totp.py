@@ -42,17 +42,24 @@ def totp_at(secret_b32: str, unix_time: float, digits: int = DIGITS) -> str:
     return hotp(_key(secret_b32), int(unix_time) // STEP_SECONDS, digits)
 
 
-def verify_totp(secret_b32: str, code: str, *, now: float | None = None) -> bool:
-    """True when ``code`` matches the current step or one step either side."""
+def matching_step(secret_b32: str, code: str, *, now: float | None = None) -> int | None:
+    """The time step (counter) whose code is ``code`` — the current step or one either side —
+    or None. Sign-in keeps the last step used, so a code cannot be used twice."""
     code = (code or "").strip()
     if len(code) != DIGITS or not code.isdigit():
-        return False
+        return None
     t = time.time() if now is None else now
     key = _key(secret_b32)
     counter = int(t) // STEP_SECONDS
-    return any(
-        hmac.compare_digest(hotp(key, counter + d), code) for d in range(-WINDOW, WINDOW + 1)
-    )
+    for d in range(-WINDOW, WINDOW + 1):
+        if hmac.compare_digest(hotp(key, counter + d), code):
+            return counter + d
+    return None
+
+
+def verify_totp(secret_b32: str, code: str, *, now: float | None = None) -> bool:
+    """True when ``code`` matches the current step or one step either side."""
+    return matching_step(secret_b32, code, now=now) is not None
 
 
 def provisioning_uri(secret_b32: str, account: str, issuer: str = "HPF") -> str:

@@ -250,6 +250,7 @@ def enable_totp(
     user = get_user(session, user_id)
     secret = totp.generate_secret()
     user.totp_secret = secret
+    user.totp_last_step = None
     audit.record(
         session, actor=actor, action="user.enable_totp", object_type="user", object_id=user_id
     )

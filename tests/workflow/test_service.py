@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -166,6 +166,20 @@ def test_full_walk_of_contact_change(session: Session) -> None:
     assert row is not None and row.in_progress_key is None
     with pytest.raises(ApplicationClosed):
         service.act(session, app_id, actor=office.approver, action="approve")
+
+
+def test_steps_are_append_only_in_the_database(session: Session) -> None:
+    office = Office(session)
+    app_id = apply(session, office)
+    service.act(session, app_id, actor=office.clerk, action="accept")
+    with pytest.raises(Exception, match="immutable"), session.begin_nested():
+        session.execute(
+            text("UPDATE workflow_step SET actor_name = 'someone else' WHERE application_id = :a"),
+            {"a": app_id},
+        )
+    with pytest.raises(Exception, match="immutable"), session.begin_nested():
+        session.execute(text("DELETE FROM workflow_step WHERE application_id = :a"), {"a": app_id})
+    assert [s.action for s in service.get(session, app_id).steps] == ["submit", "accept"]
 
 
 def test_return_and_resubmit(session: Session) -> None:

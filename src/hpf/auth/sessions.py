@@ -3,6 +3,9 @@
 A web session expires after 30 minutes idle or 12 hours in all; signing out revokes it. An API
 token (32 random bytes, shown once) acts with the user's roles ∩ the token's scopes and is
 revocable. A deactivated or locked user's sessions and tokens stop resolving at once.
+
+Their "last seen/used" times are refreshed at most once per ``TOUCH_INTERVAL``, so a request
+whose session or token was used a moment ago writes nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hpf.auth import audit
 from hpf.auth.errors import PermissionDenied, UnknownRole, UnknownUser
@@ -26,6 +29,12 @@ from hpf.errors import InvalidInput
 IDLE_TIMEOUT = timedelta(minutes=30)
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 TOKEN_BYTES = 32
+TOUCH_INTERVAL = timedelta(seconds=60)
+"""How stale a session's ``last_seen_at`` or a token's ``last_used_at`` may get before a request
+refreshes it. Writing it on every request turned every read into a write: on SQLite each API
+read then needed the database write lock, on PostgreSQL concurrent requests with one token
+queued on its row. A minute is fine resolution for a 30-minute idle clock (a session may expire
+up to a minute early) and for "last used" in the token list. Also used for partner tokens."""
 
 
 def token_hash(token: str) -> str:
@@ -39,6 +48,23 @@ def _now(now: datetime | None) -> datetime:
 
 def _usable(user: UserAccount | None) -> bool:
     return user is not None and user.active and user.locked_at is None
+
+
+def touch_due(last: datetime | None, at: datetime) -> bool:
+    """True when a "last used" time ``last`` is older than ``TOUCH_INTERVAL`` at ``at``."""
+    return last is None or at - audit.utc(last) >= TOUCH_INTERVAL
+
+
+def claim_for_touch(session: Session, key: InstrumentedAttribute[int], row_id: int) -> bool:
+    """Lock the row to refresh its "last used" time, unless another transaction holds it.
+
+    PostgreSQL: ``FOR NO KEY UPDATE SKIP LOCKED``, so a request never queues behind another one
+    that is refreshing the same row (that one's fresh time is as good as ours), and rows that
+    refer to it (a partner's call records) can still be inserted meanwhile. SQLite: the
+    transaction already holds the write lock, the row is always claimed.
+    """
+    stmt = select(key).where(key == row_id).with_for_update(skip_locked=True, key_share=True)
+    return session.scalar(stmt) is not None
 
 
 def create_session(
@@ -83,7 +109,8 @@ def resolve_session(
         return None
     if not _usable(session.get(UserAccount, row.user_id)):
         return None
-    row.last_seen_at = at
+    if touch_due(row.last_seen_at, at) and claim_for_touch(session, WebSession.id, row.id):
+        row.last_seen_at = at
     return principal_of(session, row.user_id), row.csrf_token
 
 
@@ -165,7 +192,9 @@ def resolve_api_token(
         return None
     if not _usable(session.get(UserAccount, row.user_id)):
         return None
-    row.last_used_at = _now(now)
+    at = _now(now)
+    if touch_due(row.last_used_at, at) and claim_for_touch(session, ApiToken.id, row.id):
+        row.last_used_at = at
     return principal_of(session, row.user_id, roles=frozenset(row.scopes.split()))
 
 

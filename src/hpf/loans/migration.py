@@ -18,10 +18,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from hpf.db.engine import is_sqlite
+from hpf.db.sequences import sync_id_sequence
 from hpf.ledger import chart
 from hpf.ledger.service import open_subsidiaries
 from hpf.loans import rules
@@ -173,17 +173,3 @@ def migrate_loans(
             )
     sync_id_sequence(session, "loan", "loan_party", "loan_rate_change")
     return out
-
-
-def sync_id_sequence(session: Session, *tables: str) -> None:
-    """After rows were inserted with explicit ids: move PostgreSQL's id sequences past them, so
-    the ordinary one-row inserts that follow do not collide (SQLite needs nothing)."""
-    if is_sqlite(session):
-        return
-    for table in tables:
-        session.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
-            )
-        )

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from hpf.auth import audit
 from hpf.auth.masking import mask_id_number, mask_name
 from hpf.auth.principal import Principal
-from hpf.auth.sessions import token_hash
+from hpf.auth.sessions import claim_for_touch, token_hash, touch_due
 from hpf.dates import add_months
 from hpf.deposits.arrears import due_date
 from hpf.deposits.models import Depositor, Employer, Remittance, RemittanceLine
@@ -151,7 +151,9 @@ def resolve_token(
     partner = session.get(PartnerClient, row.partner_id)
     if partner is None or partner.status != "active":
         return None
-    row.last_used_at = _now(now)
+    at = _now(now)  # refreshed at most once a minute: a call writes only its call record
+    if touch_due(row.last_used_at, at) and claim_for_touch(session, PartnerToken.id, row.id):
+        row.last_used_at = at
     return PartnerAuth(
         partner.id, row.id, partner.code, partner.department, frozenset(partner.scopes.split())
     )
@@ -175,7 +177,27 @@ def calls_in_window(session: Session, partner_id: int, now: datetime) -> int:
     )
 
 
-def over_limit(session: Session, partner_id: int, policy: Policy, now: datetime) -> bool:
+def over_limit(
+    session: Session, partner_id: int, policy: Policy, now: datetime | None = None
+) -> bool:
+    """Whether the partner's calls of the last 60 seconds (up to ``now``, by default the time
+    the lock is granted) already reach its limit.
+
+    Counting and the admitted call's record (written later in the same transaction) must be one
+    step, or two simultaneous calls could both take the last free call. So the partner is locked
+    first and stays locked until the transaction ends: PostgreSQL locks its row ``FOR NO KEY
+    UPDATE`` (which still lets other transactions insert rows referring to the partner, such as
+    the record of a refused call); on SQLite the transaction already holds the database's write
+    lock (``BEGIN IMMEDIATE``).
+    The clock is read after the lock: a call that waited for it must count the calls recorded
+    meanwhile.
+    """
+    session.scalar(
+        select(PartnerClient.id)
+        .where(PartnerClient.id == partner_id)
+        .with_for_update(key_share=True)
+    )
+    now = _now(now)
     limit = policy.service_on(audit.utc(now).date()).partner_calls_per_minute
     return calls_in_window(session, partner_id, now) >= limit
 

@@ -17,10 +17,10 @@ import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from hpf.db.sequences import sync_id_sequence
 from hpf.deposits.models import Depositor, Employer
 from hpf.identifiers import make_id_number, make_uscc
 from hpf.ledger.service import open_subsidiaries
-from hpf.loans.migration import sync_id_sequence
 
 BATCH = 50_000
 

@@ -25,9 +25,9 @@ import numpy as np
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from hpf.db.sequences import sync_id_sequence
 from hpf.deposits.models import Depositor, Employer
 from hpf.ledger.service import open_subsidiaries
-from hpf.loans.migration import sync_id_sequence
 from hpf.sim import calibration as cal
 from hpf.sim.bulk import id_number_for
 

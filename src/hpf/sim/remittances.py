@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from hpf.auth.principal import Principal
+from hpf.db.sequences import sync_id_sequence
 from hpf.deposits import remittance
 from hpf.deposits.employers import employer_limits
 from hpf.deposits.models import Depositor, Employer, Remittance, RemittanceLine
@@ -29,7 +30,6 @@ from hpf.deposits.rules import shares_of_base
 from hpf.ledger import chart
 from hpf.ledger.bulk import post_many
 from hpf.ledger.rules import JournalDraft, credit, debit
-from hpf.loans.migration import sync_id_sequence
 from hpf.policy.loader import Policy
 
 

@@ -29,6 +29,7 @@ from hpf.org.models import OrgUnit
 from hpf.service_desk import rules, service, stats
 from hpf.service_desk.models import Ticket
 from hpf.web import contributions as c
+from hpf.web.errors import Problem
 from hpf.web.i18n import _ as N_
 from hpf.web.portal_withdrawals import lang_of
 from hpf.web.security import DbSession, require
@@ -225,10 +226,21 @@ def ticket_add(
     return response
 
 
+def ticket_not_found(ticket_no: str) -> Problem:
+    return Problem(
+        404, "ticket_not_found", f"工单不存在：{ticket_no}", f"no such ticket: {ticket_no}"
+    )
+
+
 def _get_visible(db: Session, principal: Principal, ticket_no: str) -> Ticket:
-    row = service.get_ticket(db, ticket_no)
+    """The ticket, if the principal may see it; a ticket of another branch is answered 404
+    exactly like one that does not exist (its existence is not disclosed)."""
+    try:
+        row = service.get_ticket(db, ticket_no)
+    except service.TicketNotFound:
+        raise ticket_not_found(ticket_no) from None
     if not principal.whole_center and row.branch_id not in (None, principal.branch_id):
-        raise service.TicketNotFound(f"工单不存在：{ticket_no}", f"no such ticket: {ticket_no}")
+        raise ticket_not_found(ticket_no)
     return row
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from hpf.auth.audit import record
 from hpf.auth.principal import Principal
+from hpf.db.sequences import sync_id_sequence
 from hpf.deposits.depositors import ledger_code, mark_closed
 from hpf.deposits.models import Depositor
 from hpf.errors import InvalidInput
@@ -45,7 +46,6 @@ from hpf.ledger.bulk import post_many
 from hpf.ledger.models import Account
 from hpf.ledger.rules import JournalDraft, credit, debit
 from hpf.loans.directory import hpf_loan_directory
-from hpf.loans.migration import sync_id_sequence
 from hpf.policy.loader import Policy, get_policy
 from hpf.withdrawals import rules
 from hpf.withdrawals.models import COUNTING_STATUSES, ContractUse, Withdrawal

@@ -14,12 +14,11 @@ Use cases: :mod:`hpf.eaudit.service`, :mod:`hpf.ops.incidents`, :mod:`hpf.ops.se
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -30,21 +29,21 @@ from hpf.dates import month_end
 from hpf.eaudit import service as eaudit
 from hpf.eaudit.models import ITEM_STATUSES, AuditRun, SuspiciousItem
 from hpf.eaudit.rules import RULES, RULES_BY_CODE
-from hpf.errors import DomainError, InvalidInput
+from hpf.errors import InvalidInput
 from hpf.ops import incidents, partner_rules, partners, security
 from hpf.ops.models import PARTNER_RESULTS, SECURITY_KINDS, SEVERITIES, Incident, SecurityEvent
 from hpf.web import contributions as c
+from hpf.web.console_actions import form_action
 from hpf.web.console_service import PAGE_SIZE
-from hpf.web.i18n import _ as N_
-from hpf.web.portal_withdrawals import lang_of
 from hpf.web.schemas import RowId
 from hpf.web.security import DbSession, require
-from hpf.web.templating import flash, render
+from hpf.web.templating import render
 from hpf.workflow.stats import BUSINESS_TZ
 
 router = APIRouter(prefix="/console/service", tags=["pages: staff console"])
 
 RULE_NAMES = {r.code: (r.name_zh, r.name_en) for r in RULES}
+INCIDENTS = "/console/service/incidents"
 
 
 def _today() -> date:
@@ -60,20 +59,6 @@ def _month(text: str) -> date | None:
 
 def _local(value: datetime | None) -> str:
     return audit.utc(value).astimezone(BUSINESS_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def _redirect_after(
-    request: Request, target: str, db: Session, action: Callable[[], object]
-) -> Response:
-    response = RedirectResponse(target, status_code=303)
-    try:
-        with db.begin_nested():
-            action()
-    except DomainError as exc:
-        flash(response, exc.message(lang_of(request)), "danger")
-        return response
-    flash(response, N_("Done."))
-    return response
 
 
 # --- e-audit ----------------------------------------------------------------------------------
@@ -152,7 +137,11 @@ def eaudit_run(
             raise InvalidInput("月份格式应为 YYYY-MM", "the month must be YYYY-MM")
         eaudit.run_month(db, first, c.policy_of(request), on=_today(), actor=principal)
 
-    return _redirect_after(request, f"/console/service/eaudit?month={month[:7]}", db, run)
+    return form_action(request, db, f"/console/service/eaudit?month={month[:7]}", run)
+
+
+def _item_url(item_id: int) -> str:
+    return f"/console/service/eaudit/{item_id}"
 
 
 def _visible_item(db: Session, principal: Principal, item_id: int) -> SuspiciousItem:
@@ -197,12 +186,12 @@ def eaudit_assign(
     principal: Annotated[Principal, Depends(require("eaudit.manage"))],
     assignee: Annotated[str, Form(max_length=100)],
 ) -> Response:
-    _visible_item(db, principal, item_id)
-    return _redirect_after(
+    return form_action(
         request,
-        f"/console/service/eaudit/{item_id}",
         db,
+        _item_url(item_id),
         lambda: eaudit.assign(db, item_id, assignee, _today(), principal),
+        find=lambda: _visible_item(db, principal, item_id),
     )
 
 
@@ -215,14 +204,14 @@ def eaudit_respond(
     text: Annotated[str, Form(max_length=4000)],
     rectified: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
-    _visible_item(db, principal, item_id)
-    return _redirect_after(
+    return form_action(
         request,
-        f"/console/service/eaudit/{item_id}",
         db,
+        _item_url(item_id),
         lambda: eaudit.respond(
             db, item_id, rectified=rectified == "yes", text=text, on=_today(), actor=principal
         ),
+        find=lambda: _visible_item(db, principal, item_id),
     )
 
 
@@ -234,12 +223,12 @@ def eaudit_close(
     principal: Annotated[Principal, Depends(require("eaudit.manage"))],
     evidence: Annotated[str, Form(max_length=4000)],
 ) -> Response:
-    _visible_item(db, principal, item_id)
-    return _redirect_after(
+    return form_action(
         request,
-        f"/console/service/eaudit/{item_id}",
         db,
+        _item_url(item_id),
         lambda: eaudit.close(db, item_id, evidence=evidence, on=_today(), actor=principal),
+        find=lambda: _visible_item(db, principal, item_id),
     )
 
 
@@ -296,10 +285,10 @@ def incident_add(
     business_line: Annotated[str, Form(max_length=20)] = "",
     description: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    return _redirect_after(
+    return form_action(
         request,
-        "/console/service/incidents",
         db,
+        INCIDENTS,
         lambda: incidents.log_incident(
             db,
             occurred_at=_moment(occurred_at),
@@ -322,10 +311,10 @@ def incident_resolve(
     cause: Annotated[str, Form(max_length=4000)] = "",
     actions: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    return _redirect_after(
+    return form_action(
         request,
-        "/console/service/incidents",
         db,
+        INCIDENTS,
         lambda: incidents.resolve_incident(
             db,
             incident_id,
@@ -347,10 +336,10 @@ def security_add(
     at: Annotated[str, Form(max_length=20)],
     who: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    return _redirect_after(
+    return form_action(
         request,
-        "/console/service/incidents",
         db,
+        INCIDENTS,
         lambda: security.record_event(
             db, kind=kind, at=_moment(at), detail=detail, actor_name=who, actor=principal
         ),

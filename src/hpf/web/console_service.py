@@ -29,6 +29,7 @@ from hpf.org.models import OrgUnit
 from hpf.service_desk import rules, service, stats
 from hpf.service_desk.models import Ticket
 from hpf.web import contributions as c
+from hpf.web.console_actions import form_action
 from hpf.web.errors import Problem
 from hpf.web.i18n import _ as N_
 from hpf.web.portal_withdrawals import lang_of
@@ -149,6 +150,10 @@ def tickets(
     )
 
 
+def _ticket_url(ticket_no: str) -> str:
+    return f"/console/service/tickets/{ticket_no}"
+
+
 def _intake_page(
     request: Request, db: Session, values: dict[str, str], error: str = "", status_code: int = 200
 ) -> Response:
@@ -221,7 +226,7 @@ def ticket_add(
             number = row.ticket_no
     except DomainError as exc:
         return _intake_page(request, db, values, exc.message(lang_of(request)), 400)
-    response = RedirectResponse(f"/console/service/tickets/{number}", status_code=303)
+    response = RedirectResponse(_ticket_url(number), status_code=303)
     flash(response, N_("Ticket recorded."))
     return response
 
@@ -259,22 +264,6 @@ def ticket_page(
     )
 
 
-def _act(
-    request: Request, db: Session, principal: Principal, ticket_no: str, action: Any
-) -> Response:
-    number = ticket_no[:40]
-    _get_visible(db, principal, number)
-    response = RedirectResponse(f"/console/service/tickets/{number}", status_code=303)
-    try:
-        with db.begin_nested():
-            action(datetime.now(UTC))
-    except DomainError as exc:
-        flash(response, exc.message(lang_of(request)), "danger")
-        return response
-    flash(response, N_("Done."))
-    return response
-
-
 @router.post("/tickets/{ticket_no}/assign", summary="Assign a ticket 分派")
 def ticket_assign(
     request: Request,
@@ -283,12 +272,12 @@ def ticket_assign(
     principal: Annotated[Principal, Depends(require(HOTLINE))],
     assignee: Annotated[str, Form(max_length=100)],
 ) -> Response:
-    return _act(
+    return form_action(
         request,
         db,
-        principal,
-        ticket_no,
-        lambda now: service.assign(db, ticket_no[:40], assignee, principal, now),
+        _ticket_url(ticket_no),
+        lambda: service.assign(db, ticket_no, assignee, principal, datetime.now(UTC)),
+        find=lambda: _get_visible(db, principal, ticket_no),
     )
 
 
@@ -300,12 +289,12 @@ def ticket_reply(
     principal: Annotated[Principal, Depends(require(HOTLINE))],
     text: Annotated[str, Form(max_length=4000)],
 ) -> Response:
-    return _act(
+    return form_action(
         request,
         db,
-        principal,
-        ticket_no,
-        lambda now: service.reply(db, ticket_no[:40], text, principal, now),
+        _ticket_url(ticket_no),
+        lambda: service.reply(db, ticket_no, text, principal, datetime.now(UTC)),
+        find=lambda: _get_visible(db, principal, ticket_no),
     )
 
 
@@ -317,12 +306,12 @@ def ticket_escalate(
     principal: Annotated[Principal, Depends(require(HOTLINE))],
     reason: Annotated[str, Form(max_length=200)],
 ) -> Response:
-    return _act(
+    return form_action(
         request,
         db,
-        principal,
-        ticket_no,
-        lambda now: service.escalate(db, ticket_no[:40], reason, principal, now),
+        _ticket_url(ticket_no),
+        lambda: service.escalate(db, ticket_no, reason, principal, datetime.now(UTC)),
+        find=lambda: _get_visible(db, principal, ticket_no),
     )
 
 
@@ -336,18 +325,18 @@ def ticket_callback(
     rating: Annotated[str, Form(max_length=12)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    return _act(
+    return form_action(
         request,
         db,
-        principal,
-        ticket_no,
-        lambda now: service.callback(
+        _ticket_url(ticket_no),
+        lambda: service.callback(
             db,
-            ticket_no[:40],
+            ticket_no,
             reached=reached == "yes",
             rating=rating or None,
             actor=principal,
-            now=now,
+            now=datetime.now(UTC),
             note=note,
         ),
+        find=lambda: _get_visible(db, principal, ticket_no),
     )

@@ -66,6 +66,8 @@ class Depositor(Base):
     __table_args__ = (
         CheckConstraint("status IN ('01','02','03','04','05','06')", name="status"),
         Index("ix_deposit_depositor_employer_status", "employer_id", "status"),
+        Index("ix_deposit_depositor_bank_card", "bank_card"),
+        Index("ix_deposit_depositor_opened_on", "opened_on"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
@@ -107,6 +109,7 @@ class Remittance(Base):
         CheckConstraint("kind IN ('remittance','back_payment')", name="kind"),
         CheckConstraint("status IN ('draft','confirmed','posted','cancelled')", name="status"),
         Index("ix_deposit_remittance_month", "month", "status"),
+        Index("ix_deposit_remittance_posted_on", "posted_on"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -25,19 +25,20 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from hpf.ledger import chart
 from hpf.ledger.bulk import post_many
+from hpf.ledger.chart import subsidiary_code
 from hpf.ledger.models import Journal
 from hpf.ledger.rules import JournalDraft
 from hpf.ledger.service import close_account
 from hpf.loans.models import Installment, Loan, Repayment
 from hpf.loans.overdue import UnpaidInstallment, installment_penalty
-from hpf.loans.repayment import REPAYMENT_KIND, Due, repayment_legs
-from hpf.loans.service import loan_account
+from hpf.loans.repayment import REPAYMENT_KIND, legs_of
 from hpf.policy.loader import Policy, get_policy
+from hpf.policy.schema import OverdueEntry
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,30 @@ class DebitRunSummary:
 
 @dataclass
 class _LoanDue:
-    loan: Loan
-    rows: list[tuple[Installment, int, int]]  # installment, unpaid principal, unpaid interest
+    """A loan (id, 贷款账号, branch, balance, last n) and its unpaid installments due:
+    (id, n, due date, rate, unpaid principal, unpaid interest, paid principal, paid interest,
+    paid penalty)."""
+
+    loan_id: int
+    loan_ref: str
+    branch_id: int
+    balance_fen: int
+    last_n: int
+    rows: list[tuple[int, int, date, Decimal, int, int, int, int, int]]
+
+
+@dataclass(frozen=True)
+class _Paid:
+    """One installment as the run pays it."""
+
+    row: tuple[int, int, date, Decimal, int, int, int, int, int]
+    principal_fen: int
+    interest_fen: int
+    penalty_fen: int
+
+    @property
+    def amount_fen(self) -> int:
+        return self.principal_fen + self.interest_fen + self.penalty_fen
 
 
 def run_bank_debits(
@@ -68,41 +91,46 @@ def run_bank_debits(
     """Book the successful debits of installments due by ``end`` (see the module doc)."""
     policy = policy or get_policy()
     skip = set(failed)
+    session.flush()  # the run reads and writes the tables, not the session's objects
     due = _unpaid_due(session, end)
     items: list[tuple[str, JournalDraft]] = []
-    plans: list[tuple[_LoanDue, date, list[Due]]] = []
+    plans: list[tuple[_LoanDue, date, list[_Paid]]] = []
+    entries: dict[date, OverdueEntry] = {}
     for loan_due in due:
-        if loan_due.loan.id in skip:
+        if loan_due.loan_id in skip:
             continue
-        latest = max(i.due_date for i, _, _ in loan_due.rows)
+        latest = max(r[2] for r in loan_due.rows)
         paid_on = latest if latest >= start else end
-        entry = policy.on(paid_on).overdue
+        entry = entries.get(paid_on)
+        if entry is None:
+            entry = entries[paid_on] = policy.on(paid_on).overdue
         dues = [
-            Due(
-                inst,
-                principal,
-                interest,
+            _Paid(
+                r,
+                r[4],
+                r[5],
                 installment_penalty(
-                    UnpaidInstallment(inst.n, inst.due_date, principal, interest),
-                    Decimal(inst.rate_pct),
-                    paid_on,
-                    entry,
+                    UnpaidInstallment(r[1], r[2], r[4], r[5]), r[3], paid_on, entry
                 ),
             )
-            for inst, principal, interest in loan_due.rows
+            for r in loan_due.rows
         ]
-        loan = loan_due.loan
-        first, last = dues[0].installment.n, dues[-1].installment.n
+        first, last = dues[0].row[1], dues[-1].row[1]
         items.append(
             (
-                f"loan:{loan.id}:bank:n{first}-{last}",
+                f"loan:{loan_due.loan_id}:bank:n{first}-{last}",
                 JournalDraft(
                     REPAYMENT_KIND,
-                    loan.branch_id,
+                    loan_due.branch_id,
                     paid_on,
                     paid_on,
-                    repayment_legs(loan, dues, chart.HPF_BANK_DEPOSITS),
-                    memo=f"贷款扣款 {loan.loan_ref} 第{first}-{last}期",
+                    legs_of(
+                        subsidiary_code(chart.ENTRUSTED_LOANS, loan_due.loan_ref),
+                        sum(d.principal_fen for d in dues),
+                        sum(d.interest_fen + d.penalty_fen for d in dues),
+                        chart.HPF_BANK_DEPOSITS,
+                    ),
+                    memo=f"贷款扣款 {loan_due.loan_ref} 第{first}-{last}期",
                 ),
             )
         )
@@ -118,21 +146,45 @@ def run_bank_debits(
 
 
 def _unpaid_due(session: Session, end: date) -> list[_LoanDue]:
+    """Installments unpaid and due by ``end`` of active loans, by loan (plain rows, no ORM
+    objects: a month of a city's loan book)."""
+    i, loan = _table(Installment).c, _table(Loan).c
     rows = session.execute(
-        select(Installment, Loan)
-        .join(Loan, Loan.id == Installment.loan_id)
-        .where(Loan.status == "active", Installment.status != "paid", Installment.due_date <= end)
-        .order_by(Installment.loan_id, Installment.n)
+        select(
+            loan.id,
+            loan.loan_ref,
+            loan.branch_id,
+            loan.balance_fen,
+            loan.last_n,
+            i.id,
+            i.n,
+            i.due_date,
+            i.rate_pct,
+            i.principal_fen,
+            i.interest_fen,
+            i.paid_principal_fen,
+            i.paid_interest_fen,
+            i.paid_penalty_fen,
+        )
+        .select_from(_table(Installment).join(_table(Loan), loan.id == i.loan_id))
+        .where(loan.status == "active", i.status != "paid", i.due_date <= end)
+        .order_by(i.loan_id, i.n)
     ).all()
     out: list[_LoanDue] = []
-    for inst, loan in rows:
-        if not out or out[-1].loan.id != loan.id:
-            out.append(_LoanDue(loan, []))
+    for lid, ref, branch, balance, last_n, iid, n, due_on, rate, p, it, pp, pi, ppen in rows:
+        if not out or out[-1].loan_id != lid:
+            out.append(_LoanDue(int(lid), str(ref), int(branch), int(balance), int(last_n), []))
         out[-1].rows.append(
             (
-                inst,
-                inst.principal_fen - inst.paid_principal_fen,
-                inst.interest_fen - inst.paid_interest_fen,
+                int(iid),
+                int(n),
+                due_on,
+                Decimal(rate),
+                int(p) - int(pp),
+                int(it) - int(pi),
+                int(pp),
+                int(pi),
+                int(ppen),
             )
         )
     return out
@@ -155,69 +207,96 @@ def _journal_ids(
 
 def _settle(
     session: Session,
-    plans: list[tuple[_LoanDue, date, list[Due]]],
+    plans: list[tuple[_LoanDue, date, list[_Paid]]],
     journal_ids: list[int],
 ) -> int:
     inst_updates: list[dict[str, Any]] = []
     repayments: list[dict[str, Any]] = []
     loan_updates: list[dict[str, Any]] = []
-    to_close: list[tuple[Loan, date]] = []
+    settled: list[dict[str, Any]] = []
+    to_close: list[tuple[str, date]] = []
     for (loan_due, paid_on, dues), journal_id in zip(plans, journal_ids, strict=True):
-        loan = loan_due.loan
-        key = f"loan:{loan.id}:bank:n{dues[0].installment.n}-{dues[-1].installment.n}"
+        key = f"loan:{loan_due.loan_id}:bank:n{dues[0].row[1]}-{dues[-1].row[1]}"
         for d in dues:
-            row = d.installment
+            iid, n, due_date, _rate, _p, _i, paid_p, paid_i, paid_pen = d.row
             inst_updates.append(
                 {
-                    "id": row.id,
-                    "paid_principal_fen": row.paid_principal_fen + d.principal_fen,
-                    "paid_interest_fen": row.paid_interest_fen + d.interest_fen,
-                    "paid_penalty_fen": row.paid_penalty_fen + d.penalty_fen,
+                    "_id": iid,
+                    "paid_principal_fen": paid_p + d.principal_fen,
+                    "paid_interest_fen": paid_i + d.interest_fen,
+                    "paid_penalty_fen": paid_pen + d.penalty_fen,
                     "penalty_fen": d.penalty_fen,
-                    "days_overdue": max(0, (paid_on - row.due_date).days),
+                    "days_overdue": max(0, (paid_on - due_date).days),
                     "status": "paid",
                     "paid_on": paid_on,
                 }
             )
             repayments.append(
                 {
-                    "idempotency_key": f"{key}:n{row.n}",
-                    "loan_id": loan.id,
-                    "branch_id": loan.branch_id,
+                    "idempotency_key": f"{key}:n{n}",
+                    "loan_id": loan_due.loan_id,
+                    "branch_id": loan_due.branch_id,
                     "kind": "installment",
                     "source": "bank",
-                    "installment_n": row.n,
+                    "installment_n": n,
                     "paid_on": paid_on,
                     "month": paid_on.replace(day=1),
                     "principal_fen": d.principal_fen,
                     "interest_fen": d.interest_fen,
                     "penalty_fen": d.penalty_fen,
                     "amount_fen": d.amount_fen,
+                    "option": "",
                     "payer_depositor_id": None,
                     "journal_id": journal_id,
                 }
             )
-        balance = loan.balance_fen - sum(d.principal_fen for d in dues)
-        paid_n = dues[-1].installment.n
-        values: dict[str, Any] = {"id": loan.id, "balance_fen": balance, "paid_n": paid_n}
-        if paid_n == loan.last_n and balance == 0:
-            values.update(
-                status="settled",
-                settled_on=paid_on,
-                days_past_due=0,
-                overdue_principal_fen=0,
-                overdue_interest_fen=0,
-                penalty_fen=0,
+        balance = loan_due.balance_fen - sum(d.principal_fen for d in dues)
+        paid_n = dues[-1].row[1]
+        if paid_n == loan_due.last_n and balance == 0:
+            settled.append(
+                {
+                    "_id": loan_due.loan_id,
+                    "balance_fen": balance,
+                    "paid_n": paid_n,
+                    "status": "settled",
+                    "settled_on": paid_on,
+                    "days_past_due": 0,
+                    "overdue_principal_fen": 0,
+                    "overdue_interest_fen": 0,
+                    "penalty_fen": 0,
+                }
             )
-            to_close.append((loan, paid_on))
-        loan_updates.append(values)
-    for s in range(0, len(inst_updates), 20_000):
-        session.execute(update(Installment), inst_updates[s : s + 20_000])
+            to_close.append((subsidiary_code(chart.ENTRUSTED_LOANS, loan_due.loan_ref), paid_on))
+        else:
+            loan_updates.append({"_id": loan_due.loan_id, "balance_fen": balance, "paid_n": paid_n})
+    inst, loan = _table(Installment), _table(Loan)
+    _update_many(session, inst, inst_updates)
     for s in range(0, len(repayments), 20_000):
-        session.execute(insert(Repayment), repayments[s : s + 20_000])
-    for s in range(0, len(loan_updates), 20_000):
-        session.execute(update(Loan), loan_updates[s : s + 20_000])
-    for loan, on in to_close:
-        close_account(session, loan_account(loan), on)
-    session.flush()
+        session.execute(_table(Repayment).insert(), repayments[s : s + 20_000])
+    _update_many(session, loan, loan_updates)
+    _update_many(session, loan, settled)
+    for code, on in to_close:
+        close_account(session, code, on)
+    # the ORM objects of these rows (if any were loaded) no longer match the table
+    session.expire_all()
     return len(to_close)
+
+
+def _update_many(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """UPDATE ``table`` SET (the rows' other keys) WHERE id = ``_id``, executemany."""
+    if not rows:
+        return
+    columns = [k for k in rows[0] if k != "_id"]
+    stmt = (
+        table.update()
+        .where(table.c.id == bindparam("_id"))
+        .values({c: bindparam(c) for c in columns})
+    )
+    for s in range(0, len(rows), 20_000):
+        session.execute(stmt, rows[s : s + 20_000])
+
+
+def _table(model: Any) -> Table:
+    """The Core table of a mapped class (Core executemany: no ORM bookkeeping per row)."""
+    table: Table = model.__table__
+    return table

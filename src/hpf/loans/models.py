@@ -60,6 +60,9 @@ class Loan(Base):
         CheckConstraint("balance_fen >= 0", name="balance_not_negative"),
         Index("ix_loan_status_branch", "status", "branch_id"),
         Index("ix_loan_disbursed_month", "disbursed_month", "branch_id"),
+        Index("ix_loan_house_contract_ref", "house_contract_ref"),
+        Index("ix_loan_approved_at", "approved_at"),
+        Index("ix_loan_disbursed_on", "disbursed_on"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -102,11 +102,19 @@ def unpaid_due(session: Session, loan_id: int, on: date) -> list[Installment]:
 
 def repayment_legs(loan: Loan, dues: list[Due], payer_code: str) -> tuple[Leg, ...]:
     """Debit the payer; credit the loan (principal) and 40103 (interest and penalty)."""
-    principal = sum(d.principal_fen for d in dues)
-    income = sum(d.interest_fen + d.penalty_fen for d in dues)
+    return legs_of(
+        loan_account(loan),
+        sum(d.principal_fen for d in dues),
+        sum(d.interest_fen + d.penalty_fen for d in dues),
+        payer_code,
+    )
+
+
+def legs_of(loan_code: str, principal: int, income: int, payer_code: str) -> tuple[Leg, ...]:
+    """:func:`repayment_legs` from the sums: principal to the loan, interest and penalty 40103."""
     legs = [debit(payer_code, principal + income)]
     if principal:
-        legs.append(credit(loan_account(loan), principal))
+        legs.append(credit(loan_code, principal))
     if income:
         legs.append(credit(INTEREST_INCOME, income))
     return tuple(legs)

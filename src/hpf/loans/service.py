@@ -31,9 +31,11 @@ Nothing here commits; every change is audited.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -268,6 +270,47 @@ def evaluate(
     policy: Policy,
 ) -> tuple[LimitResult | None, list[Reason]]:
     """The limit check and every refusal of ``request`` on ``day`` (writes nothing)."""
+    family = frozenset(
+        {depositor.id_number, *(c.id_number.strip().upper() for c in request.co_borrowers)}
+    )
+    spouse = co_rows[0] if co_rows else None
+    return assess(
+        depositor,
+        request,
+        day,
+        policy,
+        outstanding=[loan.loan_ref for loan in hpf_loan_directory(session, family)],
+        applicant=contributor(session, depositor, day),
+        co_borrower=contributor(session, spouse, day) if spouse is not None else None,
+    )
+
+
+class Applicant(Protocol):
+    """What :func:`assess` reads of the applicant's account (a ``Depositor`` row or the batch
+    path's plain record)."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def birth_date(self) -> date: ...
+
+    @property
+    def sex(self) -> str: ...
+
+
+def assess(
+    depositor: Applicant,
+    request: LoanRequest,
+    day: date,
+    policy: Policy,
+    *,
+    outstanding: Sequence[str],
+    applicant: Contributor,
+    co_borrower: Contributor | None,
+) -> tuple[LimitResult | None, list[Reason]]:
+    """:func:`evaluate` on facts already read: the HPF loans outstanding of the family (their
+    贷款账号) and the contributors' sides of the limit (pure; the batch path shares it)."""
     refusals: list[Reason] = []
     if depositor.status != "01":
         refusals.append(
@@ -277,27 +320,23 @@ def evaluate(
                 f"the account status is {depositor.status}; loans need 01 (active)",
             )
         )
-    family = frozenset(
-        {depositor.id_number, *(c.id_number.strip().upper() for c in request.co_borrowers)}
-    )
-    for loan in hpf_loan_directory(session, family):
+    for ref in outstanding:
         refusals.append(
             Reason(
                 "hpf_loan_outstanding",
-                f"借款人或共同借款人已有未结清的公积金贷款 {loan.loan_ref}，不能再申请",
-                f"a borrower already has HPF loan {loan.loan_ref} outstanding",
+                f"借款人或共同借款人已有未结清的公积金贷款 {ref}，不能再申请",
+                f"a borrower already has HPF loan {ref} outstanding",
             )
         )
     snapshot = policy.on(day)
-    spouse = co_rows[0] if co_rows else None
     application = LimitApplication(
-        applicant=contributor(session, depositor, day),
+        applicant=applicant,
         price_fen=request.price_fen,
         area_m2=request.area_m2,
         home_number=request.home_number,
         age=_age(depositor.birth_date, day),
         male=depositor.sex == "M",
-        co_borrower=contributor(session, spouse, day) if spouse is not None else None,
+        co_borrower=co_borrower,
         term_months=request.term_months,
         existing_monthly_debt_fen=request.existing_monthly_debt_fen,
     )
@@ -340,31 +379,19 @@ def evaluate(
 
 def contributor(session: Session, depositor: Depositor, day: date) -> Contributor:
     """A depositor's side of the limit: balance, monthly contribution and history on ``day``."""
-    months = sorted(
-        {
-            m if isinstance(m, date) else date.fromisoformat(str(m))
-            for (m,) in session.execute(
-                select(Remittance.month)
-                .join(RemittanceLine, RemittanceLine.remittance_id == Remittance.id)
-                .where(
-                    RemittanceLine.depositor_id == depositor.id,
-                    Remittance.status == "posted",
-                    Remittance.month <= day,
-                )
-                .distinct()
+    months = {
+        m if isinstance(m, date) else date.fromisoformat(str(m))
+        for (m,) in session.execute(
+            select(Remittance.month)
+            .join(RemittanceLine, RemittanceLine.remittance_id == Remittance.id)
+            .where(
+                RemittanceLine.depositor_id == depositor.id,
+                Remittance.status == "posted",
+                Remittance.month <= day,
             )
-        },
-        reverse=True,
-    )
-    consecutive = 0
-    this_month = day.replace(day=1)
-    if months and months[0] >= add_months(this_month, -1):
-        expected = months[0]
-        for month in months:
-            if month != expected:
-                break
-            consecutive += 1
-            expected = add_months(expected, -1)
+            .distinct()
+        )
+    }
     balance = balance_fen(session, depositor)
     latest = session.execute(
         select(
@@ -384,11 +411,38 @@ def contributor(session: Session, depositor: Depositor, day: date) -> Contributo
         .order_by(Remittance.month.desc(), Remittance.id.desc())
         .limit(1)
     ).first()
+    return contributor_of(
+        balance,
+        months,
+        None if latest is None else (int(latest[0]) + int(latest[1]), latest[2], latest[3]),
+        day,
+    )
+
+
+def contributor_of(
+    balance: int,
+    months: Iterable[date],
+    latest: tuple[int, Decimal, Decimal] | None,
+    day: date,
+) -> Contributor:
+    """A side of the limit from its facts: the balance, the months on posted lists (up to
+    ``day``) and the latest remittance line's (total contribution, employer rate, employee rate).
+    """
+    ordered = sorted(set(months), reverse=True)
+    consecutive = 0
+    this_month = day.replace(day=1)
+    if ordered and ordered[0] >= add_months(this_month, -1):
+        expected = ordered[0]
+        for month in ordered:
+            if month != expected:
+                break
+            consecutive += 1
+            expected = add_months(expected, -1)
     if latest is None:
-        return Contributor.from_wage(balance, 0, 0, consecutive, len(months))
-    er_fen, ee_fen, er, ee = latest
+        return Contributor.from_wage(balance, 0, 0, consecutive, len(ordered))
+    total, er, ee = latest
     return Contributor.from_contribution(
-        balance, int(er_fen) + int(ee_fen), Decimal(er), Decimal(ee), consecutive, len(months)
+        balance, total, Decimal(er), Decimal(ee), consecutive, len(ordered)
     )
 
 

@@ -192,6 +192,11 @@ def _people(session: Session) -> dict[str, np.ndarray]:
         "id_number": np.array([r[2] for r in rows], dtype=object),
         "status": np.array([r[3] for r in rows], dtype=object),
         "frozen_on": np.array([_d(r[4]) for r in rows], dtype=object),
+        # the frozen date as a day number (never frozen: after every date), for vector tests
+        "frozen_ord": np.array(
+            [_d(r[4]).toordinal() if r[4] is not None else date.max.toordinal() for r in rows],
+            dtype=np.int64,
+        ),
         "born": np.array([_d(r[5]).year for r in rows], dtype=np.int64),
         "balance": np.array([r[6] for r in rows], dtype=np.int64),
     }
@@ -237,8 +242,8 @@ def _pool(
     ids = people["id"]
     status = people["status"]
     age = on.year - people["born"]
-    fresh = np.array([int(i) not in recent for i in ids.tolist()], dtype=bool)
-    borrower = np.array([int(i) in loans for i in ids.tolist()], dtype=bool)
+    fresh = ~np.isin(ids, np.fromiter(recent, dtype=np.int64, count=len(recent)))
+    borrower = np.isin(ids, np.fromiter(loans, dtype=np.int64, count=len(loans)))
     active = status == "01"
     frozen = status == "02"
     if wtype == "loan_repayment":
@@ -249,13 +254,7 @@ def _pool(
         mask = age >= 52
     elif wtype == "unemployment":
         ready = add_months(on, -7)
-        mask = (
-            fresh
-            & frozen
-            & np.array(
-                [f is not None and f <= ready for f in people["frozen_on"].tolist()], dtype=bool
-            )
-        )
+        mask = fresh & frozen & (people["frozen_ord"] <= ready.toordinal())
     elif wtype == "incapacity":
         mask = frozen & (age >= 40)
     elif wtype in ("death", "emigration"):

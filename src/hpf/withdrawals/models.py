@@ -49,6 +49,8 @@ class Withdrawal(Base):
         CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
         Index("ix_withdrawal_depositor_type", "depositor_id", "type", "status"),
         Index("ix_withdrawal_paid_month", "paid_month", "branch_id"),
+        Index("ix_withdrawal_payee_card", "payee_card"),
+        Index("ix_withdrawal_applied_on", "applied_on"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)

@@ -35,6 +35,7 @@ from hpf.ops.models import PARTNER_RESULTS, SECURITY_KINDS, SEVERITIES, Incident
 from hpf.web import contributions as c
 from hpf.web.console_actions import form_action
 from hpf.web.console_service import PAGE_SIZE
+from hpf.web.errors import Problem
 from hpf.web.schemas import RowId
 from hpf.web.security import DbSession, require
 from hpf.web.templating import render
@@ -144,10 +145,24 @@ def _item_url(item_id: int) -> str:
     return f"/console/service/eaudit/{item_id}"
 
 
+def _item_not_found(item_id: int) -> Problem:
+    return Problem(
+        404,
+        "eaudit_item_not_found",
+        f"疑点不存在：{item_id}",
+        f"no such suspicious item: {item_id}",
+    )
+
+
 def _visible_item(db: Session, principal: Principal, item_id: int) -> SuspiciousItem:
-    row = eaudit.get_item(db, item_id)
+    """The item, if the principal may see it; an item of another branch is answered 404
+    exactly like one that does not exist (its existence is not disclosed)."""
+    try:
+        row = eaudit.get_item(db, item_id)
+    except eaudit.ItemNotFound:
+        raise _item_not_found(item_id) from None
     if not principal.whole_center and row.branch_id not in (None, principal.branch_id):
-        raise eaudit.ItemNotFound(f"疑点不存在：{item_id}", f"no such suspicious item: {item_id}")
+        raise _item_not_found(item_id)
     return row
 
 

@@ -6,12 +6,20 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: demo test lint pytest bench serve clean assets audit
 
+# The virtual environment with the newest pip, made with the standard library alone.
 $(BIN)/python:
 	$(PYTHON) scripts/bootstrap_venv.py $(VENV)
 
+# The locked runtime packages, then hpf itself (editable). uv (the PyPI package, put into .venv)
+# installs them several times faster than pip; it reads its own settings (UV_*; PIP_INDEX_URL is
+# passed on), not pip.conf. Where uv cannot be installed or fails, pip does it; `make UV=` skips uv.
+UV ?= uv==0.13.9
+UV_PIP = $(BIN)/uv pip install -q --python $(BIN)/python $${PIP_INDEX_URL:+--default-index "$$PIP_INDEX_URL"}
 $(VENV)/.installed: $(BIN)/python requirements.lock pyproject.toml
-	$(BIN)/python -m pip install -q --no-compile -r requirements.lock
-	$(BIN)/python -m pip install -q --no-deps -e .
+	$(if $(UV),$(BIN)/python -m pip install -q --only-binary=:all: '$(UV)' \
+	  && $(UV_PIP) -r requirements.lock && $(UV_PIP) --no-deps -e . ||) { \
+	  $(BIN)/python -m pip install -q --no-compile -r requirements.lock \
+	  && $(BIN)/python -m pip install -q --no-deps -e .; }
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.lock

@@ -6,6 +6,8 @@ string format (argon2-cffi's defaults); ``needs_rehash`` tells when the paramete
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -57,6 +59,9 @@ def needs_rehash(password_hash: str) -> bool:
         return True
 
 
-# A hash of a random string, verified against when the login does not exist so that a missing
-# account takes as long to refuse as a wrong password.
-DUMMY_HASH = _hasher.hash("no-such-account-0")
+@cache
+def dummy_hash() -> str:
+    """A hash of a random string, verified against when the login does not exist so that a
+    missing account takes as long to refuse as a wrong password (made on first use: every
+    ``hpf`` command imports this module, few sign anyone in)."""
+    return _hasher.hash("no-such-account-0")

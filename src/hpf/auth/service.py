@@ -156,7 +156,7 @@ def authenticate(
     user_id = find_user_id(session, kind, login_name)
     user = _lock_user(session, user_id) if user_id is not None else None
     if user is None or not user.active:
-        passwords.verify_password(passwords.DUMMY_HASH, password)  # same time as a real check
+        passwords.verify_password(passwords.dummy_hash(), password)  # same time as a real check
         audit.record(
             session,
             actor=None,

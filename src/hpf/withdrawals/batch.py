@@ -110,6 +110,11 @@ def approve_and_pay(
         i.application.spouse_id.strip().upper() for i in todo if i.application.spouse_id
     }
     loans = _loans(session, ids)
+    # each person's loans by ID number (positions in ``loans``, so a family's keep its order)
+    loans_of: dict[str, list[int]] = defaultdict(list)
+    for k, loan in enumerate(loans):
+        for borrower in loan.borrower_ids:
+            loans_of[borrower].append(k)
     contracts = _contracts(session, {i.application.contract_ref for i in todo})
     next_id = int(session.scalar(select(func.max(Withdrawal.id))) or 0) + 1
     next_app = int(session.scalar(select(func.max(WorkflowApplication.id))) or 0) + 1
@@ -123,7 +128,7 @@ def approve_and_pay(
         person = people[item.depositor_ref]
         request = _request(item)
         family = {person.id_number} | ({request.spouse_id} if request.spouse_id else set())
-        found = [f for f in loans if f.borrower_ids & family]
+        found = [loans[k] for k in sorted({k for who in family for k in loans_of.get(who, ())})]
         declared = _declared_loan(item.application)
         if declared is not None:
             found.append(declared)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from hpf.auth.masking import mask_id_number, mask_text
 from hpf.auth.models import AuditChainHead, AuditRecord
 from hpf.auth.principal import Principal
-from hpf.db.engine import is_sqlite
+from hpf.db.engine import is_sqlite, writable
 from hpf.errors import DomainError
 
 GENESIS_HASH = "0" * 64
@@ -134,6 +134,37 @@ def record(
     head.last_hash = digest
     session.flush()
     return seq
+
+
+def record_read(
+    session: Session,
+    *,
+    actor: Principal | None,
+    action: str,
+    object_type: str = "",
+    object_id: str | int = "",
+    detail: Mapping[str, Any] | None = None,
+    ip: str = "",
+) -> int:
+    """Record an access made while serving ``session``'s request, e.g. viewing a person's data.
+
+    In a write session the record joins the business transaction, like ``record``. In a read
+    session (a GET on SQLite must not write in its read transaction) it is committed in a short
+    transaction of its own *before* this returns, and any failure to write it is raised: call
+    it before the data is handed out, so that no response shows the data without its record.
+    (A response failing after that leaves a record of a view that was not shown: the safe way
+    round.) Writing it after the response instead could lose it.
+    """
+    with writable(session) as target:
+        return record(
+            target,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            detail=detail,
+            ip=ip,
+        )
 
 
 def _lock_head(session: Session) -> AuditChainHead:

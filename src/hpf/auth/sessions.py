@@ -5,7 +5,9 @@ token (32 random bytes, shown once) acts with the user's roles ∩ the token's s
 revocable. A deactivated or locked user's sessions and tokens stop resolving at once.
 
 Their "last seen/used" times are refreshed at most once per ``TOUCH_INTERVAL``, so a request
-whose session or token was used a moment ago writes nothing.
+whose session or token was used a moment ago writes nothing. A refresh joins the transaction of
+a write session; a read session (a GET) commits it in a short transaction of its own
+(``hpf.db.engine.writable``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from hpf.auth import audit
@@ -24,6 +27,7 @@ from hpf.auth.models import ApiToken, UserAccount, WebSession
 from hpf.auth.permissions import ROLES
 from hpf.auth.principal import Principal
 from hpf.auth.users import get_user, principal_of
+from hpf.db.engine import writable
 from hpf.errors import InvalidInput
 
 IDLE_TIMEOUT = timedelta(minutes=30)
@@ -65,6 +69,21 @@ def claim_for_touch(session: Session, key: InstrumentedAttribute[int], row_id: i
     """
     stmt = select(key).where(key == row_id).with_for_update(skip_locked=True, key_share=True)
     return session.scalar(stmt) is not None
+
+
+def _touch(
+    session: Session,
+    key: InstrumentedAttribute[int],
+    stamp: InstrumentedAttribute[Any],
+    row_id: int,
+    at: datetime,
+) -> None:
+    """Set the "last used" time ``stamp`` of row ``row_id`` to ``at``, unless another
+    transaction is refreshing it (``claim_for_touch``); in ``session``'s transaction when it
+    writes, else in one of its own (``writable``)."""
+    with writable(session) as target:
+        if claim_for_touch(target, key, row_id):
+            target.execute(update(key.class_).where(key == row_id).values({stamp: at}))
 
 
 def create_session(
@@ -109,8 +128,8 @@ def resolve_session(
         return None
     if not _usable(session.get(UserAccount, row.user_id)):
         return None
-    if touch_due(row.last_seen_at, at) and claim_for_touch(session, WebSession.id, row.id):
-        row.last_seen_at = at
+    if touch_due(row.last_seen_at, at):
+        _touch(session, WebSession.id, WebSession.last_seen_at, row.id, at)
     return principal_of(session, row.user_id), row.csrf_token
 
 
@@ -193,8 +212,8 @@ def resolve_api_token(
     if not _usable(session.get(UserAccount, row.user_id)):
         return None
     at = _now(now)
-    if touch_due(row.last_used_at, at) and claim_for_touch(session, ApiToken.id, row.id):
-        row.last_used_at = at
+    if touch_due(row.last_used_at, at):
+        _touch(session, ApiToken.id, ApiToken.last_used_at, row.id, at)
     return principal_of(session, row.user_id, roles=frozenset(row.scopes.split()))
 
 

@@ -31,10 +31,12 @@ def bench_app(url: str) -> FastAPI:
     """hpf's app over ``url`` with the two bare baseline endpoints."""
     app = create_app(Settings(database_url=url))
     factory = app.state.session_factory
+    # a GET's own unit of work: a read transaction (no write lock on SQLite), as hpf's GETs
+    read_factory = app.state.read_session_factory
 
     @app.get("/bench/raw/read/{account_id}", include_in_schema=False)
     def raw_read(account_id: int) -> dict[str, Any]:
-        with factory() as session:
+        with read_factory() as session:
             row = session.execute(
                 text("SELECT id, code, balance FROM ledger_account WHERE id = :i"),
                 {"i": account_id},

@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Mount
 
 from hpf import __version__
 from hpf.config import Settings, get_settings
-from hpf.db.engine import session_factory
+from hpf.db.engine import read_session_factory, session_factory
 from hpf.web import (
     api,
     api_calc,
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.session_factory = session_factory(settings.database_url)
+    app.state.read_session_factory = read_session_factory(settings.database_url)
     app.state.templates = make_templates()
     app.state.catalogs = Catalogs(settings.default_language)
     install_error_handlers(app)
@@ -136,7 +137,7 @@ def _install_middleware(app: FastAPI, default_lang: str) -> None:
 
 
 def _add_ops_routes(app: FastAPI) -> None:
-    factory = app.state.session_factory
+    factory = app.state.read_session_factory
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

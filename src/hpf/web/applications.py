@@ -139,7 +139,7 @@ def detail_json(view: ApplicationView, principal: Principal) -> dict[str, Any]:
 def audit_unmasked_view(session: Session, principal: Principal, view: ApplicationView) -> None:
     """Write the audit record of a staff member seeing an applicant's data unmasked (查看留痕)."""
     if view.applicant_user_id != principal.user_id and principal.has("person.unmask"):
-        audit.record(
+        audit.record_read(
             session,
             actor=principal,
             action="person.unmask",

@@ -408,7 +408,7 @@ def audit_person_view(
     session: Session, principal: Principal, depositor: Depositor, *, unmasked: bool, ip: str
 ) -> None:
     """查看留痕: a staff member opened a depositor's data (``person.unmask`` when unmasked)."""
-    audit.record(
+    audit.record_read(
         session,
         actor=principal,
         action="person.unmask" if unmasked else "person.view",

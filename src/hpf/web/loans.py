@@ -406,7 +406,7 @@ def audit_view(session: Session, principal: Principal, row: Loan, *, ip: str = "
     if principal.kind == "depositor":
         return
     unmasked = principal.has("person.unmask")
-    audit.record(
+    audit.record_read(
         session,
         actor=principal,
         action="person.unmask" if unmasked else "person.view",
@@ -903,7 +903,7 @@ def debit_batch_csv(session: Session, principal: Principal, batch_id: int) -> st
                 format_yuan(line.amount_fen),
             ]
         )
-    audit.record(
+    audit.record_read(
         session,
         actor=principal,
         action="loan.debit_download",

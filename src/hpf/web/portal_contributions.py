@@ -23,7 +23,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hpf.auth.audit import record
+from hpf.auth.audit import record_read
 from hpf.auth.principal import Principal
 from hpf.deposits import remittance as remittance_service
 from hpf.deposits.remittance_file import (
@@ -144,7 +144,7 @@ def employer_template(
     employer = c.own_employer(db, principal)
     lst = c.get_remittance_of(db, employer, remittance_id)
     data = template_csv(context_for(db, lst, c.policy_of(request)))
-    record(
+    record_read(
         db,
         actor=principal,
         action="remittance.template",

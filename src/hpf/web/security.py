@@ -64,8 +64,20 @@ class Auth:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """The request's unit of work: committed when the route returns, rolled back on error."""
-    session: Session = request.app.state.session_factory()
+    """The request's unit of work: committed when the route returns, rolled back on error.
+
+    A safe request (GET, HEAD, OPTIONS) gets a read session (``hpf.db.engine``): on SQLite it
+    reads beside the writer without its lock, and cannot write. The few writes a read must
+    make (the audit record of viewing a person's data, a credential's last-use time) go
+    through ``writable``, committed in a short transaction of their own. A safe request
+    changing business data is a bug; on SQLite it fails ("attempt to write a readonly
+    database"). Unsafe requests get a write session (``BEGIN IMMEDIATE`` on SQLite).
+    """
+    state = request.app.state
+    factory = (
+        state.read_session_factory if request.method in SAFE_METHODS else state.session_factory
+    )
+    session: Session = factory()
     try:
         yield session
         session.commit()

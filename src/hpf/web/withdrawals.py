@@ -527,7 +527,7 @@ def audit_view(session: Session, principal: Principal, row: Withdrawal, *, ip: s
     if principal.kind == "depositor":
         return
     unmasked = principal.has("person.unmask")
-    audit.record(
+    audit.record_read(
         session,
         actor=principal,
         action="person.unmask" if unmasked else "person.view",
@@ -831,7 +831,7 @@ def batch_csv(session: Session, principal: Principal, batch_id: int) -> str:
                 format_yuan(line.amount_fen),
             ]
         )
-    audit.record(
+    audit.record_read(
         session,
         actor=principal,
         action="withdrawal.batch_download",

@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hpf.auth.audit import record
@@ -155,16 +156,25 @@ def once(
     found = _replay(db, use_case, scoped, digest)
     if found is not None:
         return Done(found, True)
-    with db.begin_nested():
-        result = action(f"web:{scoped}")
-        record(
-            db,
-            actor=principal,
-            action=IDEMPOTENT_ACTION,
-            object_type=use_case,
-            object_id=scoped,
-            detail={"request": digest, "result": result},
-        )
+    try:
+        with db.begin_nested():
+            result = action(f"web:{scoped}")
+            record(
+                db,
+                actor=principal,
+                action=IDEMPOTENT_ACTION,
+                object_type=use_case,
+                object_id=scoped,
+                detail={"request": digest, "result": result},
+            )
+    except (IntegrityError, DomainError):
+        # A resend that raced its original answers the original's outcome, not its own:
+        # PostgreSQL made it wait on the original's locks or key, then either refused the key
+        # or let it judge the request against books the original had already changed.
+        found = _replay(db, use_case, scoped, digest)
+        if found is None:
+            raise
+        return Done(found, True)
     return Done(result, False)
 
 

@@ -1,7 +1,7 @@
-"""``books.balance_at`` (reckoned backwards from the running balances, less the postings dated
-after the day) equals the plain sum of the postings dated on or before the day, for a control
-account with subsidiaries, a leaf chart account and an account without postings, at every day
-around the postings, on both backends."""
+"""``books.balance_at`` and ``balances_at`` (reckoned backwards from the running balances, less
+the postings dated after the day) equal the plain sum of the postings dated on or before the
+day, for a control account with subsidiaries, a leaf chart account and an account without
+postings, at every day around the postings, on both backends."""
 
 from __future__ import annotations
 
@@ -61,10 +61,9 @@ def test_balance_at_equals_the_sum_of_postings_to_the_day(session: Session) -> N
     codes = (chart.DEPOSITORS_FUNDS, chart.HPF_BANK_DEPOSITS, chart.LOAN_RISK_RESERVE, accounts[0])
     probes = sorted({d + timedelta(days=s) for d in DAYS for s in (-1, 0, 1)})
     for code in codes:
+        want = {on: _by_postings(session, code, on) for on in probes}
         for on in probes:
-            assert books.balance_at(session, code, on) == _by_postings(session, code, on), (
-                code,
-                on,
-            )
+            assert books.balance_at(session, code, on) == want[on], (code, on)
+        assert books.balances_at(session, code, reversed(probes)) == want, code
     assert books.balance_at(session, chart.DEPOSITORS_FUNDS, DAYS[-1]) < 0  # credits: liability
     assert books.balance_at(session, chart.DEPOSITORS_FUNDS, DAYS[0] - timedelta(days=1)) == 0

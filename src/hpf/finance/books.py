@@ -143,14 +143,24 @@ _MATCHED = "(a.code = :c OR (a.subsidiary_kind IS NOT NULL AND c.code = :c))"
 
 
 def balance_at(session: Session, code: str, on: date) -> int:
-    """Debit-positive balance of ``code`` and its subsidiaries from postings dated ≤ ``on``.
+    """Debit-positive balance of ``code`` and its subsidiaries from postings dated ≤ ``on``
+    (``balances_at`` for one day)."""
+    return balances_at(session, code, [on])[on]
+
+
+def balances_at(session: Session, code: str, days: Iterable[date]) -> dict[date, int]:
+    """Debit-positive balance of ``code`` and its subsidiaries from postings dated ≤ each day.
 
     Reckoned backwards from the running balances (each equals the sum of its account's
-    postings: ``hpf ledger verify`` proves it) less the postings dated after ``on``, so the
-    cost follows the postings since ``on`` (none at a year end closed today), not the whole
-    history (millions of loan postings at a city's scale). Control accounts are left out of
-    the sum: they take no postings, and their running balance is their children's.
+    postings: ``hpf ledger verify`` proves it) less the postings dated after the day — one pass
+    over the postings since the earliest day, summed by date — so the cost follows the postings
+    since then (none at a year end closed today), not the whole history (millions of loan
+    postings at a city's scale). Control accounts are left out of the sum: they take no
+    postings, and their running balance is their children's.
     """
+    wanted = sorted(set(days))
+    if not wanted:
+        return {}
     current = session.execute(
         text(
             "SELECT SUM(a.balance) FROM ledger_account a "
@@ -159,19 +169,24 @@ def balance_at(session: Session, code: str, on: date) -> int:
         ),
         {"c": code},
     ).scalar()
-    # Driven from the journals dated after ``on`` (their date index); CROSS JOIN keeps that
-    # order on SQLite and is an ordinary join on PostgreSQL.
+    # Driven from the journals dated after the first day (their date index); CROSS JOIN keeps
+    # that order on SQLite and is an ordinary join on PostgreSQL.
     later = session.execute(
         text(
-            "SELECT SUM(p.amount) FROM ledger_journal j "
+            "SELECT j.posting_date, SUM(p.amount) FROM ledger_journal j "
             "CROSS JOIN ledger_posting p CROSS JOIN ledger_account a "
             "LEFT JOIN ledger_account c ON c.id = a.parent_id "
             f"WHERE j.posting_date > :d AND p.journal_id = j.id AND a.id = p.account_id "
-            f"AND {_MATCHED}"
+            f"AND {_MATCHED} GROUP BY j.posting_date"
         ),
-        {"c": code, "d": on},
-    ).scalar()
-    return int(current or 0) - int(later or 0)
+        {"c": code, "d": wanted[0]},
+    ).all()
+    moved = [
+        (day if isinstance(day, date) else date.fromisoformat(str(day)), int(amount or 0))
+        for day, amount in later
+    ]
+    total = int(current or 0)
+    return {on: total - sum(amount for day, amount in moved if day > on) for on in wanted}
 
 
 def deposit_balance(session: Session, on: date) -> int:

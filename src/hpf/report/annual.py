@@ -147,7 +147,9 @@ def annual_report(session: Session, year: int, policy: Policy) -> dict[str, Any]
             "management_expenses": plan.management_fen,
             "public_housing_supplement": plan.supplement_fen,
         }
-    month_ends = [books.deposit_balance(session, month_end(date(year, k, 1))) for k in range(1, 13)]
+    ends = [month_end(date(year, k, 1)) for k in range(1, 13)]
+    by_day = books.balances_at(session, chart.DEPOSITORS_FUNDS, ends)
+    month_ends = [-by_day[day] for day in ends]  # 缴存余额, credit-positive like deposit_balance
     reserve = -books.balance_at(session, chart.LOAN_RISK_RESERVE, end)
 
     return {

@@ -189,11 +189,6 @@ def balances_at(session: Session, code: str, days: Iterable[date]) -> dict[date,
     return {on: total - sum(amount for day, amount in moved if day > on) for on in wanted}
 
 
-def deposit_balance(session: Session, on: date) -> int:
-    """缴存余额: depositors' balances (201-…) from postings dated ≤ ``on`` (credit-positive)."""
-    return -balance_at(session, chart.DEPOSITORS_FUNDS, on)
-
-
 def loan_balance(session: Session, on: date) -> int:
     """个贷余额 from the ledger: 121 and 122 subsidiaries dated ≤ ``on`` (debit-positive)."""
     return balance_at(session, chart.ENTRUSTED_LOANS, on) + balance_at(

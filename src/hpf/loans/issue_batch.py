@@ -69,6 +69,7 @@ from hpf.loans.service import (
 )
 from hpf.policy.loader import Policy, get_policy
 from hpf.workflow import rules as wf_rules
+from hpf.workflow.batch_rows import completed_application, step_rows
 from hpf.workflow.business_types import route_table
 from hpf.workflow.models import Application as WorkflowApplication
 from hpf.workflow.models import ApplicationStep
@@ -218,19 +219,14 @@ def issue(
         app_id = next_app + len(apps)
         route = route_table().steps_for(BUSINESS_TYPE, request.amount_fen)
         apps.append(_application(item, person, app_id, loan_id, route, applicant, at))
-        for step, who in [(wf_rules.SUBMIT, applicant), *((s, deciders[s]) for s in route)]:
-            steps.append(
-                {
-                    "application_id": app_id,
-                    "step": step,
-                    "action": step,
-                    "actor_user_id": who.user_id,
-                    "actor_name": who.display_name[:100],
-                    "at": at,
-                    "at_counter": False,
-                    "comment": "",
-                }
+        steps.extend(
+            step_rows(
+                app_id,
+                [(wf_rules.SUBMIT, applicant), *((s, deciders[s]) for s in route)],
+                at,
+                at_counter=False,
             )
+        )
         # 审批 signs the contract; 发放 on the same day at the rate then in force
         entry = snapshot.loan_rate
         rate = entry.rate_pct(second_home=row["second_home"], term_months=row["term_months"])
@@ -588,27 +584,22 @@ def _application(
             "branch_id": person.branch_id,
         }
     )
-    return {
-        "id": app_id,
-        "business_type": BUSINESS_TYPE,
-        "status": wf_rules.COMPLETED,
-        "awaiting": None,
-        "route": ",".join(route),
-        "applicant_user_id": applicant.user_id,
-        "applicant_kind": applicant.kind,
-        "subject_ref": person.depositor_ref,
-        "branch_id": person.branch_id,
-        "channel": received.code,
-        "fully_online": received.online,
-        "amount_fen": item.request.amount_fen,
-        "payload": payload,
-        "idempotency_key": f"loan:{_key(item.key)}",
-        "request_hash": digest,
-        "created_at": at,
-        "updated_at": at,
-        "completed_at": at,
-        "in_progress_key": None,
-    }
+    return completed_application(
+        app_id=app_id,
+        business_type=BUSINESS_TYPE,
+        route=route,
+        applicant=applicant,
+        subject_ref=person.depositor_ref,
+        branch_id=person.branch_id,
+        channel=received.code,
+        fully_online=received.online,
+        amount_fen=item.request.amount_fen,
+        payload=payload,
+        idempotency_key=f"loan:{_key(item.key)}",
+        request_hash=digest,
+        created_at=at,
+        at=at,
+    )
 
 
 def _check_staff(applicant: Principal, deciders: Mapping[str, Principal]) -> None:

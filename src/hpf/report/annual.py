@@ -124,8 +124,14 @@ def annual_report(session: Session, year: int, policy: Policy) -> dict[str, Any]
 
     m = deposit_movements(session, start, end)
     last_year = deposit_movements(session, date(year - 1, 1, 1), before)
-    balance_start = books.deposit_balance(session, before)
-    balance_end = books.deposit_balance(session, end)
+    # 缴存余额 (credit-positive) before the year and at each month end, in one pass
+    days = [month_end(date(year, k, 1)) for k in range(1, 13)]
+    deposits_at = {
+        day: -fen
+        for day, fen in books.balances_at(session, chart.DEPOSITORS_FUNDS, [before, *days]).items()
+    }
+    balance_start, balance_end = deposits_at[before], deposits_at[end]
+    month_ends = [deposits_at[day] for day in days]
     counts = deposit_stats.paying_counts(session, start, end)
     new_depositors = sum(r.new_depositors for r in deposit_stats.monthly(session, start, end))
     by_reason, housing = _by_reason(session, start, end, m)
@@ -147,9 +153,6 @@ def annual_report(session: Session, year: int, policy: Policy) -> dict[str, Any]
             "management_expenses": plan.management_fen,
             "public_housing_supplement": plan.supplement_fen,
         }
-    ends = [month_end(date(year, k, 1)) for k in range(1, 13)]
-    by_day = books.balances_at(session, chart.DEPOSITORS_FUNDS, ends)
-    month_ends = [-by_day[day] for day in ends]  # 缴存余额, credit-positive like deposit_balance
     reserve = -books.balance_at(session, chart.LOAN_RISK_RESERVE, end)
 
     return {

@@ -53,6 +53,7 @@ from hpf.withdrawals.payments import CLOSED_BY_WITHDRAWAL
 from hpf.withdrawals.rules import AccountFacts, LoanFact, PriorWithdrawal, Request
 from hpf.withdrawals.service import BUSINESS_TYPE, PAYABLE, Application
 from hpf.workflow import rules as wf_rules
+from hpf.workflow.batch_rows import completed_application, step_rows
 from hpf.workflow.business_types import route_table
 from hpf.workflow.models import Application as WorkflowApplication
 from hpf.workflow.models import ApplicationStep
@@ -211,44 +212,31 @@ def approve_and_pay(
         online = wf_rules.is_online_channel(item.channel)
         route = route_table().steps_for(BUSINESS_TYPE, amount)
         apps.append(
-            {
-                "id": app_id,
-                "business_type": BUSINESS_TYPE,
-                "status": wf_rules.COMPLETED,
-                "awaiting": None,
-                "route": ",".join(route),
-                "applicant_user_id": applicant.user_id,
-                "applicant_kind": applicant.kind,
-                "subject_ref": person.depositor_ref,
-                "branch_id": person.branch_id,
-                "channel": item.channel,
-                "fully_online": online,
-                "amount_fen": amount,
-                "payload": json.dumps({"withdrawal_id": wid}),
-                "idempotency_key": f"withdrawal:{item.key}",
-                "request_hash": "",
-                "created_at": _applied_at(item.applied_on, at),
-                "updated_at": at,
-                "completed_at": at,
-                "in_progress_key": None,
-            }
-        )
-        for step, action, who in [
-            ("submit", "submit", applicant),
-            *((s, s, staff) for s in route),
-        ]:
-            steps.append(
-                {
-                    "application_id": app_id,
-                    "step": step,
-                    "action": action,
-                    "actor_user_id": who.user_id,
-                    "actor_name": who.display_name[:100],
-                    "at": at,
-                    "at_counter": not online and step != "submit",
-                    "comment": "",
-                }
+            completed_application(
+                app_id=app_id,
+                business_type=BUSINESS_TYPE,
+                route=route,
+                applicant=applicant,
+                subject_ref=person.depositor_ref,
+                branch_id=person.branch_id,
+                channel=item.channel,
+                fully_online=online,
+                amount_fen=amount,
+                payload=json.dumps({"withdrawal_id": wid}),
+                idempotency_key=f"withdrawal:{item.key}",
+                request_hash="",
+                created_at=_applied_at(item.applied_on, at),
+                at=at,
             )
+        )
+        steps.extend(
+            step_rows(
+                app_id,
+                [(wf_rules.SUBMIT, applicant), *((s, staff) for s in route)],
+                at,
+                at_counter=not online,
+            )
+        )
         base.update(
             status="paid",
             amount_fen=amount,

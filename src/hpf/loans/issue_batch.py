@@ -66,6 +66,7 @@ from hpf.loans.service import (
     assess,
     contributor_of,
     loan_ref,
+    schedule_rows,
 )
 from hpf.policy.loader import Policy, get_policy
 from hpf.workflow import rules as wf_rules
@@ -273,24 +274,7 @@ def issue(
             paid_n=0,
             level_fen=level,
         )
-        schedules.extend(
-            {
-                "loan_id": loan_id,
-                "n": s.n,
-                "due_date": s.due_date,
-                "principal_fen": s.principal,
-                "interest_fen": s.interest,
-                "balance_after_fen": s.balance,
-                "rate_pct": rate,
-                "status": "scheduled",
-                "paid_principal_fen": 0,
-                "paid_interest_fen": 0,
-                "paid_penalty_fen": 0,
-                "days_overdue": 0,
-                "penalty_fen": 0,
-            }
-            for s in schedule
-        )
+        schedules.extend(schedule_rows(loan_id, schedule, rate))
         rates.append(
             {
                 "loan_id": loan_id,

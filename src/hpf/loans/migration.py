@@ -26,7 +26,7 @@ from hpf.ledger import chart
 from hpf.ledger.service import open_subsidiaries
 from hpf.loans import rules
 from hpf.loans.models import Installment, Loan, LoanParty, RateChange
-from hpf.loans.service import loan_ref
+from hpf.loans.service import loan_ref, schedule_rows
 
 BATCH = 20_000
 
@@ -70,7 +70,7 @@ def migrate_loans(
         loan_rows: list[dict[str, Any]] = []
         parties: list[dict[str, Any]] = []
         rates: list[dict[str, Any]] = []
-        schedule_rows: list[dict[str, Any]] = []
+        installment_rows: list[dict[str, Any]] = []
         accounts: list[tuple[str, str, int, date]] = []
         for k, m in enumerate(chunk):
             loan_id = first_id + start + k
@@ -137,30 +137,13 @@ def migrate_loans(
                     "level_fen": level,
                 }
             )
-            schedule_rows.extend(
-                {
-                    "loan_id": loan_id,
-                    "n": item.n,
-                    "due_date": item.due_date,
-                    "principal_fen": item.principal,
-                    "interest_fen": item.interest,
-                    "balance_after_fen": item.balance,
-                    "rate_pct": m.annual_rate_pct,
-                    "status": "scheduled",
-                    "paid_principal_fen": 0,
-                    "paid_interest_fen": 0,
-                    "paid_penalty_fen": 0,
-                    "days_overdue": 0,
-                    "penalty_fen": 0,
-                }
-                for item in schedule
-            )
+            installment_rows.extend(schedule_rows(loan_id, schedule, m.annual_rate_pct))
             accounts.append((ref, f"{m.name}公积金贷款（期初）", m.branch_id, migrated_on))
         session.execute(insert(Loan), loan_rows)
         session.execute(insert(LoanParty), parties)
         session.execute(insert(RateChange), rates)
-        for s in range(0, len(schedule_rows), 50_000):
-            session.execute(insert(Installment), schedule_rows[s : s + 50_000])
+        for s in range(0, len(installment_rows), 50_000):
+            session.execute(insert(Installment), installment_rows[s : s + 50_000])
         open_subsidiaries(session, "loan", accounts)
         for row in loan_rows:
             out.append(

@@ -39,6 +39,7 @@ from hpf.loans.models import Installment, Loan, Repayment
 from hpf.loans.position import LoanPosition
 from hpf.loans.repayment import PREPAYMENT_KIND
 from hpf.loans.rules import parse_method
+from hpf.loans.service import schedule_rows
 
 CHUNK = 900
 
@@ -139,24 +140,7 @@ def prepay_many(
     to_close: list[tuple[str, date]] = []
     for k, (key, item, loan, result) in enumerate(plans):
         rows = result.schedule()
-        schedules.extend(
-            {
-                "loan_id": loan["id"],
-                "n": s.n,
-                "due_date": s.due_date,
-                "principal_fen": s.principal,
-                "interest_fen": s.interest,
-                "balance_after_fen": s.balance,
-                "rate_pct": loan["annual_rate_pct"],
-                "status": "scheduled",
-                "paid_principal_fen": 0,
-                "paid_interest_fen": 0,
-                "paid_penalty_fen": 0,
-                "days_overdue": 0,
-                "penalty_fen": 0,
-            }
-            for s in rows
-        )
+        schedules.extend(schedule_rows(loan["id"], rows, loan["annual_rate_pct"]))
         after = result.after
         repayments.append(
             {

@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -619,27 +619,32 @@ def store_schedule(
     """Insert schedule rows for ``loan_id`` (the caller removed the rows they replace)."""
     if not schedule:
         return
-    session.execute(
-        insert(Installment),
-        [
-            {
-                "loan_id": loan_id,
-                "n": item.n,
-                "due_date": item.due_date,
-                "principal_fen": item.principal,
-                "interest_fen": item.interest,
-                "balance_after_fen": item.balance,
-                "rate_pct": rate,
-                "status": "scheduled",
-                "paid_principal_fen": 0,
-                "paid_interest_fen": 0,
-                "paid_penalty_fen": 0,
-                "days_overdue": 0,
-                "penalty_fen": 0,
-            }
-            for item in schedule
-        ],
-    )
+    session.execute(insert(Installment), schedule_rows(loan_id, schedule, rate))
+
+
+def schedule_rows(
+    loan_id: int, schedule: Iterable[rules.Installment], rate: Decimal
+) -> list[dict[str, Any]]:
+    """``loan_installment`` rows of ``schedule`` at ``rate``, all still to pay (also for the
+    set-based batches that insert many loans' schedules at once)."""
+    return [
+        {
+            "loan_id": loan_id,
+            "n": item.n,
+            "due_date": item.due_date,
+            "principal_fen": item.principal,
+            "interest_fen": item.interest,
+            "balance_after_fen": item.balance,
+            "rate_pct": rate,
+            "status": "scheduled",
+            "paid_principal_fen": 0,
+            "paid_interest_fen": 0,
+            "paid_penalty_fen": 0,
+            "days_overdue": 0,
+            "penalty_fen": 0,
+        }
+        for item in schedule
+    ]
 
 
 def installments(session: Session, loan_id: int) -> list[Installment]:

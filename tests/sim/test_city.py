@@ -140,3 +140,35 @@ def test_calibrated_at_a_small_scale(cli_db: str, capsys: pytest.CaptureFixture[
 def test_calibrated_at_scale_005(cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["sim", "run", "--scale", "0.05", "--seed", "1"]) == 0
     _check_calibration(capsys, 0.05, 0.10)
+
+
+def test_a_resumed_run_ends_with_the_same_books(two_urls: tuple[str, str]) -> None:
+    """A run stopped after a month and resumed (``--resume``) ends where an unbroken one does."""
+    whole, broken = two_urls
+    months = (date(2020, 6, 1), date(2020, 8, 1))
+    head = _run(whole, 0.0005, 3, months)
+    _run(broken, 0.0005, 3, (months[0], months[0]))
+    with pytest.raises(Exception, match="empty"):
+        _run(broken, 0.0005, 3, months)
+    with pytest.raises(Exception, match="scale"):
+        simulate(
+            lambda: unit_of_work(broken),
+            scale=0.0005,
+            seed=4,
+            policy=load_shipped_policy(),
+            months=months,
+            resume=True,
+        )
+    simulate(
+        lambda: unit_of_work(broken),
+        scale=0.0005,
+        seed=3,
+        policy=load_shipped_policy(),
+        months=months,
+        resume=True,
+    )
+    engine = make_engine(broken)
+    with Session(engine) as session:
+        report = verify_ledger(session)
+    engine.dispose()
+    assert report.ok and report.head_hash == head

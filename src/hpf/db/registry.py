@@ -14,6 +14,7 @@ from hpf.loans import models as _loan_models  # noqa: F401
 from hpf.ops import models as _ops_models  # noqa: F401
 from hpf.org import models as _org_models  # noqa: F401
 from hpf.service_desk import models as _service_desk_models  # noqa: F401
+from hpf.sim import models as _sim_models  # noqa: F401
 from hpf.withdrawals import models as _withdrawal_models  # noqa: F401
 from hpf.workflow import models as _workflow_models  # noqa: F401
 

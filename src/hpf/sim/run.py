@@ -24,6 +24,7 @@ reads the clock; two runs with the same scale and seed give the same ledger head
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -49,6 +50,7 @@ from hpf.policy.loader import Policy
 from hpf.sim import calibration as cal
 from hpf.sim import loans_flow, population, remittances, withdrawals_flow
 from hpf.sim.loans_flow import LoanState, Staff
+from hpf.sim.models import SimCheckpoint
 from hpf.sim.opening import build_city, post_opening
 from hpf.workflow.stats import BUSINESS_TZ
 
@@ -87,30 +89,82 @@ def simulate(
     policy: Policy,
     on_month: Callable[[date], None] | None = None,
     months: tuple[date, date] = (FIRST_MONTH, LAST_MONTH),
+    resume: bool = False,
 ) -> None:
     """Build the city (opening position at 2019-12-31) and run ``months`` (first and last,
     inclusive; January 2020 … December 2023 unless a test asks for fewer) one transaction a
-    month; ``on_month`` is called after each month commits."""
+    month, each with its checkpoint (:class:`hpf.sim.models.SimCheckpoint`); ``on_month`` is
+    called after each month commits. ``resume``: go on from the last checkpoint of a run with
+    the same scale and seed in this database instead of building a new city."""
     if not 0 < scale <= 2:
         raise InvalidInput("规模应在 0 到 2 之间", "scale must be in (0, 2]")
     with unit_of_work() as session:
-        if session.scalar(select(func.count()).select_from(Depositor)):
+        if not session.scalar(select(func.count()).select_from(Depositor)):
+            city = build_city(session, scale=scale, seed=seed)
+            post_opening(session, city, scale=scale, seed=seed)
+            staff = _staff(session, city.branch_ids[0])
+            state = SimState(scale, seed, np.random.default_rng([seed, 3]), policy, staff)
+            state.first_month = month = months[0]
+        elif resume:
+            state, done = _resumed(session, scale, seed, policy)
+            month = add_months(done, 1)
+        else:
             raise InvalidInput(
-                "数据库中已有职工数据：模拟城市须在空库上运行",
-                "the database already holds depositors: the simulated city needs an empty one",
+                "数据库中已有职工数据：模拟城市须在空库上运行（继续中断的模拟用 --resume）",
+                "the database already holds depositors: the simulated city needs an empty one "
+                "(--resume goes on with an interrupted run)",
             )
-        city = build_city(session, scale=scale, seed=seed)
-        post_opening(session, city, scale=scale, seed=seed)
-        staff = _staff(session, city.branch_ids[0])
-    state = SimState(scale, seed, np.random.default_rng([seed, 3]), policy, staff)
-    state.first_month = months[0]
-    month = months[0]
     while month <= months[1]:
         with unit_of_work() as session:
             simulate_month(session, state, month)
+            session.add(
+                SimCheckpoint(month=month, scale=repr(scale), seed=seed, state=_state_json(state))
+            )
         if on_month is not None:
             on_month(month)
         month = add_months(month, 1)
+
+
+def _state_json(state: SimState) -> str:
+    """What the next month needs of this one, beyond the database (see :mod:`hpf.sim.models`)."""
+    return json.dumps(
+        {
+            "rng": state.rng.bit_generator.state,
+            "late": state.late,
+            "failing": sorted(state.loans.failing.items()),
+            "carry_fen": state.loans.carry_fen,
+            "placement_rate": str(state.placement_rate),
+            "first_month": state.first_month.isoformat(),
+        },
+        sort_keys=True,
+    )
+
+
+def _resumed(session: Session, scale: float, seed: int, policy: Policy) -> tuple[SimState, date]:
+    """The state after the last month checkpointed, and that month."""
+    last = session.scalars(
+        select(SimCheckpoint).order_by(SimCheckpoint.month.desc()).limit(1)
+    ).one_or_none()
+    if last is None:
+        raise InvalidInput(
+            "数据库中没有模拟进度，无法继续", "no simulation checkpoint in this database to resume"
+        )
+    if float(last.scale) != scale or last.seed != seed:
+        raise InvalidInput(
+            f"数据库中的模拟规模 {last.scale}、种子 {last.seed} 与本次参数不符",
+            f"the database holds a run at scale {last.scale} seed {last.seed}, not {scale}/{seed}",
+        )
+    saved = json.loads(last.state)
+    rng = np.random.Generator(np.random.PCG64())
+    rng.bit_generator.state = saved["rng"]
+    branch_id = int(session.scalar(select(func.min(Employer.branch_id))) or 0)
+    state = SimState(scale, seed, rng, policy, _staff(session, branch_id))
+    state.late = [int(x) for x in saved["late"]]
+    state.loans.failing = {int(k): int(v) for k, v in saved["failing"]}
+    state.loans.carry_fen = int(saved["carry_fen"])
+    state.placement_rate = Decimal(saved["placement_rate"])
+    state.first_month = date.fromisoformat(saved["first_month"])
+    return state, last.month
 
 
 def simulate_month(session: Session, state: SimState, month: date) -> None:

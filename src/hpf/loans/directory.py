@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session
 from hpf.loans.models import OUTSTANDING_STATUSES, Loan, LoanParty
 from hpf.withdrawals.rules import LoanFact
 
+WHOLE_BOOK_ABOVE = 500
+"""Asked for more people than this, the directory reads the whole outstanding book once."""
+
 
 def hpf_loan_directory(session: Session, id_numbers: frozenset[str]) -> tuple[LoanFact, ...]:
     """The outstanding HPF loans on which any of ``id_numbers`` is a borrower or co-borrower.
@@ -27,30 +30,45 @@ def hpf_loan_directory(session: Session, id_numbers: frozenset[str]) -> tuple[Lo
     wanted = sorted({x.strip().upper() for x in id_numbers if x and x.strip()})
     if not wanted:
         return ()
-    involved = (
-        select(LoanParty.loan_id)
-        .join(Loan, Loan.id == LoanParty.loan_id)
-        .where(LoanParty.id_number.in_(wanted), Loan.status.in_(OUTSTANDING_STATUSES))
+    columns = (
+        Loan.id,
+        Loan.loan_ref,
+        Loan.status,
+        Loan.balance_fen,
+        Loan.requested_fen,
+        LoanParty.id_number,
     )
-    rows = session.execute(
-        select(
-            Loan.id,
-            Loan.loan_ref,
-            Loan.status,
-            Loan.balance_fen,
-            Loan.requested_fen,
-            LoanParty.id_number,
+    outstanding = Loan.status.in_(OUTSTANDING_STATUSES)
+    if len(wanted) > WHOLE_BOOK_ABOVE:
+        # a month's batch asks for tens of thousands of people: one pass over the outstanding
+        # loans and their parties is cheaper than thousands of indexed look-ups
+        rows = session.execute(
+            select(*columns)
+            .join(LoanParty, LoanParty.loan_id == Loan.id)
+            .where(outstanding)
+            .order_by(Loan.id)
+        ).all()
+        asked = set(wanted)
+        involved = {row[0] for row in rows if row[5] in asked}
+        rows = [row for row in rows if row[0] in involved]
+    else:
+        parties = (
+            select(LoanParty.loan_id)
+            .join(Loan, Loan.id == LoanParty.loan_id)
+            .where(LoanParty.id_number.in_(wanted), outstanding)
         )
-        .join(LoanParty, LoanParty.loan_id == Loan.id)
-        .where(Loan.id.in_(involved))
-        .order_by(Loan.id)
-    ).all()
-    parties: dict[int, set[str]] = defaultdict(set)
+        rows = session.execute(
+            select(*columns)
+            .join(LoanParty, LoanParty.loan_id == Loan.id)
+            .where(Loan.id.in_(parties))
+            .order_by(Loan.id)
+        ).all()
+    by_loan: dict[int, set[str]] = defaultdict(set)
     facts: dict[int, tuple[str, int]] = {}
     for loan_id, ref, status, balance, requested, id_number in rows:
-        parties[loan_id].add(id_number)
+        by_loan[loan_id].add(id_number)
         facts[loan_id] = (ref, int(balance if status == "active" else requested))
     return tuple(
-        LoanFact(ref, "hpf", frozenset(parties[loan_id]), outstanding)
-        for loan_id, (ref, outstanding) in facts.items()
+        LoanFact(ref, "hpf", frozenset(by_loan[loan_id]), outstanding_fen)
+        for loan_id, (ref, outstanding_fen) in facts.items()
     )

@@ -445,12 +445,8 @@ def _prior(session: Session, ids: list[int]) -> dict[int, list[PriorWithdrawal]]
 
 
 def _loans(session: Session, id_numbers: set[str]) -> list[LoanFact]:
-    wanted = sorted(id_numbers)
-    out: dict[str, LoanFact] = {}
-    for s in range(0, len(wanted), CHUNK):
-        for fact in hpf_loan_directory(session, frozenset(wanted[s : s + CHUNK])):
-            out[fact.loan_ref] = fact
-    return [out[ref] for ref in sorted(out)]
+    found = hpf_loan_directory(session, frozenset(id_numbers))
+    return sorted(found, key=lambda fact: fact.loan_ref)
 
 
 def _contracts(session: Session, refs: set[str | None]) -> dict[str, tuple[int, int | None]]:

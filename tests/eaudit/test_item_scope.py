@@ -13,7 +13,7 @@ from sqlalchemy import select
 from hpf.db.engine import unit_of_work
 from hpf.eaudit.models import SuspiciousItem
 from hpf.org.models import OrgUnit
-from web.conftest import WebEnv, make_env
+from web.conftest import WebEnv, served_env
 
 HTML = {"accept": "text/html"}
 ACTIONS = {
@@ -25,10 +25,8 @@ ACTIONS = {
 
 @pytest.fixture(scope="module")
 def env(backend: str, databases: Any) -> Iterator[WebEnv]:
-    made = make_env(databases, backend)
-    yield made
-    for signed in made._clients.values():
-        signed.http.close()
+    with served_env(databases, backend) as made:
+        yield made
 
 
 def _item(env: WebEnv, ref: str, *, other_branch: bool) -> int:

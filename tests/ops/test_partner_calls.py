@@ -24,7 +24,7 @@ from hpf.identifiers import make_id_number
 from hpf.ops import partners
 from hpf.ops.models import PartnerCall, PartnerClient, PartnerToken
 from hpf.policy.loader import parse_policy
-from web.conftest import WebEnv, make_env
+from web.conftest import WebEnv, served_env
 
 PREFIX = "/api/partner/v1"
 PERSON = make_id_number("371302", date(1979, 9, 9), 31, male=True)
@@ -33,10 +33,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def env(backend: str, databases: Any) -> Iterator[WebEnv]:
-    made = make_env(databases, backend)
-    yield made
-    for signed in made._clients.values():
-        signed.http.close()
+    with served_env(databases, backend) as made:
+        yield made
 
 
 def _partner(env: WebEnv, code: str) -> str:

@@ -24,7 +24,7 @@ from hpf.ops.models import PartnerCall
 from hpf.org.models import OrgUnit
 from hpf.policy.loader import parse_policy
 from hpf.web.app import all_routes
-from web.conftest import WebEnv, make_env
+from web.conftest import WebEnv, served_env
 
 PREFIX = "/api/partner/v1"
 PERSON = make_id_number("371302", date(1979, 9, 9), 31, male=True)
@@ -37,25 +37,23 @@ BODIES: dict[str, dict[str, str]] = {
 
 @pytest.fixture(scope="module")
 def env(backend: str, databases: Any) -> Iterator[WebEnv]:
-    made = make_env(databases, backend)
-    with unit_of_work(made.url) as session:
-        partners.register_partner(
-            session, code="bdc", department="不动产登记中心", scopes="depositor_status"
-        )
-        partners.register_partner(
-            session,
-            code="all",
-            department="外地公积金中心",
-            scopes="depositor_status,loan_certificate,employer_status",
-        )
-        branch = session.get(OrgUnit, made.branch_id)
-        assert branch is not None
-        books = AuditBooks(session, branch)
-        owner = books.person(id_number=PERSON)
-        books.loan(owner)
-    yield made
-    for signed in made._clients.values():
-        signed.http.close()
+    with served_env(databases, backend) as made:
+        with unit_of_work(made.url) as session:
+            partners.register_partner(
+                session, code="bdc", department="不动产登记中心", scopes="depositor_status"
+            )
+            partners.register_partner(
+                session,
+                code="all",
+                department="外地公积金中心",
+                scopes="depositor_status,loan_certificate,employer_status",
+            )
+            branch = session.get(OrgUnit, made.branch_id)
+            assert branch is not None
+            books = AuditBooks(session, branch)
+            owner = books.person(id_number=PERSON)
+            books.loan(owner)
+        yield made
 
 
 def token_for(env: WebEnv, code: str) -> str:

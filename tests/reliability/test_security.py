@@ -28,7 +28,7 @@ from hpf.org.models import OrgUnit
 from hpf.policy.loader import load_shipped_policy
 from hpf.web.app import all_routes, create_app, list_routes
 from hpf.web.security import SESSION_COOKIE, is_public_path, route_permissions
-from web.conftest import FORM_CSRF_RE, PASSWORD, USERS, WebEnv, make_env
+from web.conftest import FORM_CSRF_RE, PASSWORD, USERS, WebEnv, served_env
 from web.test_route_walk import concrete
 
 # Tables a read may legitimately write: the audit trail (views of personal data, denials) and
@@ -76,18 +76,16 @@ def _unsafe_routes() -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def env(backend: str, databases: Any) -> Iterator[WebEnv]:
     """The seeded web app plus employers and depositors for the searches to find."""
-    built = make_env(databases, backend)
-    with unit_of_work(built.url) as session:
-        code = session.scalar(select(OrgUnit.code).where(OrgUnit.id == built.branch_id))
-        assert code is not None
-        books = Books(session, load_shipped_policy(), system_principal("test"), code)
-        for _ in range(2):
-            employer = books.employer("12", opened=date(2023, 7, 1))
-            books.depositor(employer, 500_000)
-            books.depositor(employer, 600_000)
-    yield built
-    for signed in built._clients.values():
-        signed.http.close()
+    with served_env(databases, backend) as built:
+        with unit_of_work(built.url) as session:
+            code = session.scalar(select(OrgUnit.code).where(OrgUnit.id == built.branch_id))
+            assert code is not None
+            books = Books(session, load_shipped_policy(), system_principal("test"), code)
+            for _ in range(2):
+                employer = books.employer("12", opened=date(2023, 7, 1))
+                books.depositor(employer, 500_000)
+                books.depositor(employer, 600_000)
+        yield built
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from hpf.org.models import OrgUnit
 from hpf.service_desk import service
 from hpf.service_desk.models import Ticket
 from hpf.workflow.stats import BUSINESS_TZ
-from web.conftest import WebEnv, make_env
+from web.conftest import WebEnv, served_env
 
 HTML = {"accept": "text/html"}
 PHONE = "13855556789"
@@ -31,10 +31,8 @@ PHONE = "13855556789"
 
 @pytest.fixture(scope="module")
 def env(backend: str, databases: Any) -> Iterator[WebEnv]:
-    made = make_env(databases, backend)
-    yield made
-    for signed in made._clients.values():
-        signed.http.close()
+    with served_env(databases, backend) as made:
+        yield made
 
 
 def test_ticket_from_intake_to_callback(env: WebEnv) -> None:

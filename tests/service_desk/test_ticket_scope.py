@@ -17,7 +17,7 @@ from hpf.service_desk import service
 from hpf.service_desk.models import Ticket
 from hpf.service_desk.service import TicketInput
 from hpf.workflow.stats import BUSINESS_TZ
-from web.conftest import WebEnv, make_env
+from web.conftest import WebEnv, served_env
 
 HTML = {"accept": "text/html"}
 ACTIONS = {
@@ -30,10 +30,8 @@ ACTIONS = {
 
 @pytest.fixture(scope="module")
 def env(backend: str, databases: Any) -> Iterator[WebEnv]:
-    made = make_env(databases, backend)
-    yield made
-    for signed in made._clients.values():
-        signed.http.close()
+    with served_env(databases, backend) as made:
+        yield made
 
 
 def _ticket(env: WebEnv, *, other_branch: bool) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -133,12 +134,21 @@ def make_env(databases: Any, backend: str) -> WebEnv:
     return WebEnv(url, create_app(Settings(database_url=url)), branch_id, ids)
 
 
+@contextmanager
+def served_env(databases: Any, backend: str) -> Iterator[WebEnv]:
+    """:func:`make_env` for a module fixture; its signed-in clients are closed on exit."""
+    env = make_env(databases, backend)
+    try:
+        yield env
+    finally:
+        for signed in env._clients.values():
+            signed.http.close()
+
+
 @pytest.fixture(scope="module")
 def web(backend: str, databases: Any) -> Iterator[WebEnv]:
-    env = make_env(databases, backend)
-    yield env
-    for signed in env._clients.values():
-        signed.http.close()
+    with served_env(databases, backend) as env:
+        yield env
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,12 @@
-"""The HPF loans of people by ID number: a month's batch (many people, one pass over the
-outstanding book) finds exactly what asking person by person finds."""
+"""The HPF loans of people by ID number: a month's batch (more people than one statement takes)
+finds exactly what asking person by person finds."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from hpf.loans import service
-from hpf.loans.directory import WHOLE_BOOK_ABOVE, hpf_loan_directory
+from hpf.loans.directory import CHUNK, hpf_loan_directory
 from loan_books import LoanBooks
 
 
@@ -21,10 +21,10 @@ def test_many_people_at_once_equal_one_by_one(lb: LoanBooks, session: Session) -
     lb.loan(not_asked)
     assert active.status == "active" and signed.status == "approved"
     people = [borrower.id_number, spouse.id_number, signed_by.id_number, nobody.id_number]
-    strangers = [f"37130219800101{k:04d}" for k in range(WHOLE_BOOK_ABOVE + 1)]
+    strangers = [f"37130219800101{k:04d}" for k in range(CHUNK + 1)]
     one_by_one = {fact for who in people for fact in hpf_loan_directory(session, frozenset({who}))}
     at_once = hpf_loan_directory(session, frozenset(people + strangers))
-    assert len(people + strangers) > WHOLE_BOOK_ABOVE
+    assert len(people + strangers) > CHUNK
     assert set(at_once) == one_by_one and len(at_once) == 2
     by_ref = {fact.loan_ref: fact for fact in at_once}
     assert by_ref[active.loan_ref].borrower_ids == {borrower.id_number, spouse.id_number}

@@ -10,6 +10,7 @@ one-loan-at-a-time rule.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,8 +18,8 @@ from sqlalchemy.orm import Session
 from hpf.loans.models import OUTSTANDING_STATUSES, Loan, LoanParty
 from hpf.withdrawals.rules import LoanFact
 
-WHOLE_BOOK_ABOVE = 500
-"""Asked for more people than this, the directory reads the whole outstanding book once."""
+CHUNK = 900
+"""ID numbers or loan ids per statement (SQLite's bound-parameter limit is 999)."""
 
 
 def hpf_loan_directory(session: Session, id_numbers: frozenset[str]) -> tuple[LoanFact, ...]:
@@ -30,37 +31,30 @@ def hpf_loan_directory(session: Session, id_numbers: frozenset[str]) -> tuple[Lo
     wanted = sorted({x.strip().upper() for x in id_numbers if x and x.strip()})
     if not wanted:
         return ()
-    columns = (
-        Loan.id,
-        Loan.loan_ref,
-        Loan.status,
-        Loan.balance_fen,
-        Loan.requested_fen,
-        LoanParty.id_number,
-    )
-    outstanding = Loan.status.in_(OUTSTANDING_STATUSES)
-    if len(wanted) > WHOLE_BOOK_ABOVE:
-        # a month's batch asks for tens of thousands of people: one pass over the outstanding
-        # loans and their parties is cheaper than thousands of indexed look-ups
-        rows = session.execute(
-            select(*columns)
-            .join(LoanParty, LoanParty.loan_id == Loan.id)
-            .where(outstanding)
-            .order_by(Loan.id)
-        ).all()
-        asked = set(wanted)
-        involved = {row[0] for row in rows if row[5] in asked}
-        rows = [row for row in rows if row[0] in involved]
-    else:
-        parties = (
-            select(LoanParty.loan_id)
-            .join(Loan, Loan.id == LoanParty.loan_id)
-            .where(LoanParty.id_number.in_(wanted), outstanding)
+    # Two index-driven steps. One join filtering on the people and on the loan status lets
+    # SQLite (no planner statistics) start from the status index, i.e. read every outstanding
+    # loan: ≈ 1 s for 20 people in a city of 80,000 loans, against a millisecond this way.
+    loan_ids: set[int] = set()
+    for s in range(0, len(wanted), CHUNK):
+        loan_ids.update(
+            session.scalars(
+                select(LoanParty.loan_id).where(LoanParty.id_number.in_(wanted[s : s + CHUNK]))
+            )
         )
-        rows = session.execute(
-            select(*columns)
+    ordered = sorted(loan_ids)
+    rows: list[Any] = []
+    for s in range(0, len(ordered), CHUNK):
+        rows += session.execute(
+            select(
+                Loan.id,
+                Loan.loan_ref,
+                Loan.status,
+                Loan.balance_fen,
+                Loan.requested_fen,
+                LoanParty.id_number,
+            )
             .join(LoanParty, LoanParty.loan_id == Loan.id)
-            .where(Loan.id.in_(parties))
+            .where(Loan.id.in_(ordered[s : s + CHUNK]), Loan.status.in_(OUTSTANDING_STATUSES))
             .order_by(Loan.id)
         ).all()
     by_loan: dict[int, set[str]] = defaultdict(set)

@@ -52,8 +52,9 @@ from hpf.ledger.models import Account
 from hpf.ledger.rules import JournalDraft, credit, debit
 from hpf.ledger.service import open_subsidiaries
 from hpf.loans import rules
+from hpf.loans.directory import hpf_loan_directory
 from hpf.loans.limit import Contributor, LimitResult
-from hpf.loans.models import OUTSTANDING_STATUSES, Installment, Loan, LoanParty, RateChange
+from hpf.loans.models import Installment, Loan, LoanParty, RateChange
 from hpf.loans.service import (
     BUSINESS_TYPE,
     DISBURSE_KIND,
@@ -458,21 +459,13 @@ def _facts(session: Session, items: Sequence[IssueItem]) -> _Facts:
             lines[int(dep)].append(
                 (m, int(rid), str(kind), int(er_fen) + int(ee_fen), Decimal(er), Decimal(ee))
             )
-    # hpf_loan_directory's loans, by party: a family is refused for every outstanding loan one
-    # of its members is a party of (贷款账号 are DK + the zero-padded id: sorted is id order)
+    # the outstanding loans each member of a family is a party of: a family is refused for
+    # every one of them
     outstanding: dict[str, set[str]] = defaultdict(set)
-    ids = sorted(set(by_id) | set(co_ids))
-    party, loan = _table(LoanParty), _table(Loan)
-    for s in range(0, len(ids), CHUNK):
-        for id_number, ref in session.execute(
-            select(party.c.id_number, loan.c.loan_ref)
-            .select_from(party.join(loan, loan.c.id == party.c.loan_id))
-            .where(
-                party.c.id_number.in_(ids[s : s + CHUNK]),
-                loan.c.status.in_(OUTSTANDING_STATUSES),
-            )
-        ):
-            outstanding[str(id_number)].add(str(ref))
+    ids = set(by_id) | set(co_ids)
+    for fact in hpf_loan_directory(session, frozenset(ids)):
+        for id_number in fact.borrower_ids & ids:
+            outstanding[id_number].add(fact.loan_ref)
     return _Facts(people, by_id, balances, lines, outstanding)
 
 

@@ -27,6 +27,19 @@ EFFECTIVE_KIND = "COALESCE(o.kind, j.kind)"
 JOURNALS = "JOIN ledger_journal j ON j.id = p.journal_id LEFT JOIN ledger_journal o ON o.id = j.reverses_id"
 """Postings ``p`` joined to their journal ``j`` and the journal ``o`` it reverses, if any."""
 
+ACCOUNT_POSTINGS = "ledger_account a CROSS JOIN ledger_posting p"
+"""Accounts ``a`` and their postings ``p`` (``WHERE p.account_id = a.id``), for the few accounts
+of a category: SQLite keeps the order of a ``CROSS JOIN`` (PostgreSQL plans it like any join),
+so it reads those accounts' postings by the (account, journal) index instead of every journal
+of the period and all of its postings (a year's income lines at 1,000,000 depositors: 0.8 s
+against minutes)."""
+
+POSTED_FROM = (
+    "p.journal_id >= (SELECT COALESCE(MIN(id), 0) FROM ledger_journal WHERE posting_date >= :s)"
+)
+"""Postings of journals dated ``:s`` or later have journal ids at least this: bounds the index
+range read before the dates are checked (the dates are still checked)."""
+
 
 @dataclass(frozen=True)
 class ChartAccount:
@@ -111,11 +124,11 @@ def lines_of_category(session: Session, category: str, start: date, end: date) -
     expense) accounts posted from ``start`` to ``end``, the year-end carry excluded."""
     rows = session.execute(
         text(
-            f"SELECT a.code, a.normal_side, SUM(p.amount) FROM ledger_posting p "
-            f"{JOURNALS} "
-            "JOIN ledger_account a ON a.id = p.account_id "
-            "WHERE a.category = :cat AND j.posting_date >= :s AND j.posting_date <= :e "
-            f"AND {EFFECTIVE_KIND} <> :carry GROUP BY a.code, a.normal_side"
+            f"SELECT a.code, a.normal_side, SUM(p.amount) FROM {ACCOUNT_POSTINGS} {JOURNALS} "
+            f"WHERE p.account_id = a.id AND a.category = :cat AND {POSTED_FROM} "
+            "AND j.posting_date >= :s "
+            f"AND j.posting_date <= :e AND {EFFECTIVE_KIND} <> :carry "
+            "GROUP BY a.code, a.normal_side"
         ),
         {"cat": category, "s": start, "e": end, "carry": CARRY_KIND},
     )
@@ -127,11 +140,11 @@ def uncarried(session: Session, start: date, end: date) -> dict[str, int]:
     period, carry included: what a year-end carry still has to move to 311."""
     rows = session.execute(
         text(
-            "SELECT a.code, SUM(p.amount) FROM ledger_posting p "
+            f"SELECT a.code, SUM(p.amount) FROM {ACCOUNT_POSTINGS} "
             "JOIN ledger_journal j ON j.id = p.journal_id "
-            "JOIN ledger_account a ON a.id = p.account_id "
-            "WHERE a.category IN ('income', 'expense') AND j.posting_date >= :s "
-            "AND j.posting_date <= :e GROUP BY a.code ORDER BY a.code"
+            "WHERE p.account_id = a.id AND a.category IN ('income', 'expense') "
+            f"AND {POSTED_FROM} "
+            "AND j.posting_date >= :s AND j.posting_date <= :e GROUP BY a.code ORDER BY a.code"
         ),
         {"s": start, "e": end},
     )

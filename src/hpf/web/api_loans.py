@@ -22,18 +22,19 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hpf.auth.principal import Principal
 from hpf.loans.models import Loan
 from hpf.loans.service import LoanError
+from hpf.web import batch_file_routes as routes
 from hpf.web import contributions as c
 from hpf.web import loans as lo
 from hpf.web import withdrawals as w
 from hpf.web.api import STAFF_STEPS, ActionIn
 from hpf.web.api_withdrawals import IdempotencyKey
+from hpf.web.batch_file_routes import ApiSummaries, add_api_routes
 from hpf.web.schemas import AUTH_RESPONSES, RowId
 from hpf.web.security import DbSession, require
 
@@ -231,30 +232,12 @@ class PrepaymentIn(BaseModel):
     source: Literal["counter", "hpf_balance"] = "counter"
 
 
-class BatchOut(BaseModel):
-    replayed: bool
-    batch_id: int
-    lines: int
-    total_fen: int
-    file: str
+class BatchOut(routes.BatchOut):
+    pass
 
 
-class BatchSummaryOut(BaseModel):
-    id: int
-    created_on: date
-    lines: int
-    total_fen: int
-    paid: int
-    failed: int
-    open: int
-
-
-class ImportOut(BaseModel):
-    batch_ids: list[int]
-    paid: int
-    failed: int
-    unchanged: int
-    paid_fen: int
+class ImportOut(routes.ImportOut):
+    pass
 
 
 class CollectionOut(BaseModel):
@@ -521,62 +504,19 @@ def prepay(
     return DoneOut(**_out(db, principal, row).model_dump(), replayed=done.replayed)
 
 
-@router.post("/loan-debit-batches", status_code=201, summary="Export a debit batch 导出代扣文件")
-def export_batch(
-    request: Request,
-    db: DbSession,
-    principal: Annotated[Principal, Depends(require(FINANCE))],
-    idempotency_key: IdempotencyKey,
-) -> BatchOut:
-    done = lo.export_debits(db, principal, c.policy_of(request), key=idempotency_key)
-    batch_id = int(done.result["batch_id"])
-    return BatchOut(
-        replayed=done.replayed,
-        batch_id=batch_id,
-        lines=int(done.result["lines"]),
-        total_fen=int(done.result["total_fen"]),
-        file=f"/api/v1/loan-debit-batches/{batch_id}/file",
-    )
-
-
-@router.get("/loan-debit-batches", summary="Debit batches 代扣批次")
-def list_batches(
-    db: DbSession, principal: Annotated[Principal, Depends(require(FINANCE))]
-) -> list[BatchSummaryOut]:
-    return [BatchSummaryOut.model_validate(b) for b in lo.debit_batches(db, principal)]
-
-
-@router.get(
-    "/loan-debit-batches/{batch_id}/file",
-    summary="The debit file for the bank 代扣文件 (CSV)",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "The batch file"}},
+add_api_routes(
+    router,
+    lo.DEBIT_FILES,
+    path="/loan-debit-batches",
+    summaries=ApiSummaries(
+        export="Export a debit batch 导出代扣文件",
+        list="Debit batches 代扣批次",
+        file="The debit file for the bank 代扣文件 (CSV)",
+        results="Import the bank's result file 导入回盘",
+    ),
+    batch_out=BatchOut,
+    import_out=ImportOut,
 )
-def batch_file(
-    batch_id: RowId, db: DbSession, principal: Annotated[Principal, Depends(require(FINANCE))]
-) -> Response:
-    return Response(
-        lo.debit_batch_csv(db, principal, batch_id).encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="loan-debit-{batch_id}.csv"'},
-    )
-
-
-@router.post("/loan-debit-batches/results", summary="Import the bank's result file 导入回盘")
-async def import_results(
-    db: DbSession,
-    principal: Annotated[Principal, Depends(require(FINANCE))],
-    file: Annotated[UploadFile, File(description="The bank's result file (CSV)")],
-) -> ImportOut:
-    data, _name = await c.read_upload(file)
-    summary = lo.import_debit_results(db, principal, w.decode_result_file(data))
-    return ImportOut(
-        batch_ids=list(summary.batch_ids),
-        paid=summary.paid,
-        failed=summary.failed,
-        unchanged=summary.unchanged,
-        paid_fen=summary.paid_fen,
-    )
 
 
 # --- work list and statistics -----------------------------------------------------------------

@@ -22,15 +22,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from hpf.auth.principal import Principal
+from hpf.web import batch_file_routes as routes
 from hpf.web import contribution_actions as actions
 from hpf.web import contributions as c
 from hpf.web import withdrawals as w
 from hpf.web.api import STAFF_STEPS, ActionIn
+from hpf.web.api_contribution_actions import IdempotencyKey as IdempotencyKey
+from hpf.web.batch_file_routes import ApiSummaries, add_api_routes
 from hpf.web.schemas import AUTH_RESPONSES, RowId
 from hpf.web.security import DbSession, require
 from hpf.withdrawals.models import Withdrawal
@@ -48,14 +50,6 @@ READ = "workflow.read"
 COUNTER = "withdrawal.counter"
 PAY = "withdrawal.pay"
 STATS = ("dashboard.read", "report.read")
-IdempotencyKey = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        pattern=actions.KEY_PATTERN,
-        description="One key per intended write; a replay with the same body writes nothing",
-    ),
-]
 TypeCode = Literal[
     "purchase",
     "build",
@@ -195,30 +189,12 @@ class WithdrawalPage(BaseModel):
     total: int
 
 
-class BatchOut(BaseModel):
-    replayed: bool
-    batch_id: int
-    lines: int
-    total_fen: int
+class BatchOut(routes.BatchOut):
     file: str = Field(description="Download path of the batch file (CSV)")
 
 
-class BatchSummaryOut(BaseModel):
-    id: int
-    created_on: date
-    lines: int
-    total_fen: int
-    paid: int
-    failed: int
-    open: int
-
-
-class ImportOut(BaseModel):
-    batch_ids: list[int]
-    paid: int
-    failed: int
+class ImportOut(routes.ImportOut):
     unchanged: int = Field(description="Lines settled before with the same result")
-    paid_fen: int
 
 
 class StatOut(BaseModel):
@@ -390,61 +366,19 @@ def act(
 # --- finance ----------------------------------------------------------------------------------
 
 
-@router.post("/withdrawal-batches", status_code=201, summary="Export a payment batch 导出支付批次")
-def export_batch(
-    db: DbSession,
-    principal: Annotated[Principal, Depends(require(PAY))],
-    idempotency_key: IdempotencyKey,
-) -> BatchOut:
-    done = w.export(db, principal, key=idempotency_key)
-    batch_id = int(done.result["batch_id"])
-    return BatchOut(
-        replayed=done.replayed,
-        batch_id=batch_id,
-        lines=int(done.result["lines"]),
-        total_fen=int(done.result["total_fen"]),
-        file=f"/api/v1/withdrawal-batches/{batch_id}/file",
-    )
-
-
-@router.get("/withdrawal-batches", summary="Payment batches 支付批次")
-def list_batches(
-    db: DbSession, principal: Annotated[Principal, Depends(require(PAY))]
-) -> list[BatchSummaryOut]:
-    return [BatchSummaryOut.model_validate(b) for b in w.batches(db, principal)]
-
-
-@router.get(
-    "/withdrawal-batches/{batch_id}/file",
-    summary="The batch file for the bank 支付批次文件 (CSV)",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "The batch file"}},
+add_api_routes(
+    router,
+    w.PAYMENT_FILES,
+    path="/withdrawal-batches",
+    summaries=ApiSummaries(
+        export="Export a payment batch 导出支付批次",
+        list="Payment batches 支付批次",
+        file="The batch file for the bank 支付批次文件 (CSV)",
+        results="Import the bank's result file 导入银行回盘",
+    ),
+    batch_out=BatchOut,
+    import_out=ImportOut,
 )
-def batch_file(
-    batch_id: RowId, db: DbSession, principal: Annotated[Principal, Depends(require(PAY))]
-) -> Response:
-    return Response(
-        w.batch_csv(db, principal, batch_id).encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="withdrawal-batch-{batch_id}.csv"'},
-    )
-
-
-@router.post("/withdrawal-batches/results", summary="Import the bank's result file 导入银行回盘")
-async def import_results(
-    db: DbSession,
-    principal: Annotated[Principal, Depends(require(PAY))],
-    file: Annotated[UploadFile, File(description="The bank's result file (CSV)")],
-) -> ImportOut:
-    data, _name = await c.read_upload(file)
-    summary = w.import_results(db, principal, w.decode_result_file(data))
-    return ImportOut(
-        batch_ids=list(summary.batch_ids),
-        paid=summary.paid,
-        failed=summary.failed,
-        unchanged=summary.unchanged,
-        paid_fen=summary.paid_fen,
-    )
 
 
 # --- statistics -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hpf.auth.principal import Principal
@@ -34,9 +34,11 @@ from hpf.web import contribution_actions as actions
 from hpf.web import contributions as c
 from hpf.web import loans as lo
 from hpf.web import withdrawals as w
+from hpf.web.application_pages import REPLAYED, act_and_redirect, applied_redirect, field_errors
+from hpf.web.batch_file_routes import ConsolePage, add_console_routes
 from hpf.web.console import ACTION_LABELS, STAFF_STEPS, STEP_LABELS
 from hpf.web.console import STATUS_LABELS as APP_STATUS_LABELS
-from hpf.web.console_withdrawals import DATE_PATTERN, REPLAYED
+from hpf.web.console_withdrawals import DATE_PATTERN
 from hpf.web.i18n import _ as N_
 from hpf.web.portal_withdrawals import Key, lang_of
 from hpf.web.schemas import RowId
@@ -50,30 +52,37 @@ COUNTER = "loan.counter"
 FINANCE = "loan.finance"
 STATS = ("dashboard.read", "report.read")
 FormText = Annotated[str, Form(max_length=60)]
-APPLY_FIELDS = (
-    "amount",
-    "term_months",
-    "method",
-    "house_contract_ref",
-    "price",
-    "area",
-    "home_number",
-    "security_kind",
-    "security_ref",
-    "co_id_number",
-    "co_name",
-    "commercial",
-    "commercial_bank",
-    "debt",
-    "payee_name",
-    "payee_account",
-)
 APPLY_DEFAULTS = {
     "term_months": "240",
     "method": "annuity",
     "home_number": "1",
     "security_kind": "mortgage",
 }
+
+
+def loan_form(
+    amount: FormText = "",
+    term_months: FormText = "",
+    method: FormText = "",
+    house_contract_ref: FormText = "",
+    price: FormText = "",
+    area: FormText = "",
+    home_number: FormText = "",
+    security_kind: FormText = "",
+    security_ref: FormText = "",
+    co_id_number: FormText = "",
+    co_name: FormText = "",
+    commercial: FormText = "",
+    commercial_bank: FormText = "",
+    debt: FormText = "",
+    payee_name: FormText = "",
+    payee_account: FormText = "",
+) -> dict[str, str]:
+    """The apply form's fields as typed (the counter's and the portal's)."""
+    return dict(locals())
+
+
+LoanForm = Annotated[dict[str, str], Depends(loan_form)]
 
 
 def labels() -> dict[str, Any]:
@@ -163,24 +172,8 @@ def apply_at_counter(
     principal: Annotated[Principal, Depends(require(COUNTER))],
     idempotency_key: Key,
     depositor_ref: Annotated[str, Form(max_length=20)],
-    amount: FormText = "",
-    term_months: FormText = "",
-    method: FormText = "",
-    house_contract_ref: FormText = "",
-    price: FormText = "",
-    area: FormText = "",
-    home_number: FormText = "",
-    security_kind: FormText = "",
-    security_ref: FormText = "",
-    co_id_number: FormText = "",
-    co_name: FormText = "",
-    commercial: FormText = "",
-    commercial_bank: FormText = "",
-    debt: FormText = "",
-    payee_name: FormText = "",
-    payee_account: FormText = "",
+    fields: LoanForm,
 ) -> Response:
-    fields = {name: value for name, value in locals().items() if name in APPLY_FIELDS}
     ref = c.clean_query(depositor_ref)
     try:
         depositor = w.depositor_for_counter(db, principal, ref)
@@ -194,108 +187,39 @@ def apply_at_counter(
             key=idempotency_key,
         )
     except DomainError as exc:
-        field = exc.field if isinstance(exc, actions.FieldInvalid) else ""
         return _apply_page(
             request,
             db,
             principal,
             values={**fields, "depositor_ref": ref},
-            errors={field: exc.message(lang_of(request))},
+            errors=field_errors(request, exc),
             status_code=422,
         )
-    response = RedirectResponse(f"/console/loans/{done.result['loan_id']}", status_code=303)
-    if done.replayed:
-        flash(response, REPLAYED, "info")
-    elif done.result.get("allowed"):
-        flash(response, N_("Application submitted."))
-    else:
-        flash(response, N_("The limit check refused the loan."), "warning")
-    return response
+    return applied_redirect(
+        f"/console/loans/{done.result['loan_id']}",
+        done,
+        N_("The limit check refused the loan."),
+    )
 
 
 # --- the bank's debit file --------------------------------------------------------------------
 
-
-def _collection_page(
-    request: Request,
-    db: DbSession,
-    principal: Principal,
-    *,
-    summary: Any = None,
-    error: str = "",
-    status_code: int = 200,
-) -> Response:
-    count, total = lo.due_for_collection(db, principal)
-    return render(
-        request,
-        "console/loan_collection.html",
-        {
-            "due": count,
-            "due_fen": total,
-            "batches": lo.debit_batches(db, principal),
-            "summary": summary,
-            "error": error,
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/collection", response_class=HTMLResponse, summary="Bank debit of installments 代扣")
-def collection_page(
-    request: Request, db: DbSession, principal: Annotated[Principal, Depends(require(FINANCE))]
-) -> Response:
-    return _collection_page(request, db, principal)
-
-
-def csv_response(text: str, batch_id: int) -> Response:
-    return Response(
-        text.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="loan-debit-{batch_id}.csv"'},
-    )
-
-
-@router.post("/collection/export", summary="Export a debit batch 导出代扣文件 (CSV)")
-def export_batch(
-    request: Request,
-    db: DbSession,
-    principal: Annotated[Principal, Depends(require(FINANCE))],
-    idempotency_key: Key,
-) -> Response:
-    try:
-        done = lo.export_debits(db, principal, c.policy_of(request), key=idempotency_key)
-    except DomainError as exc:
-        response = RedirectResponse("/console/loans/collection", status_code=303)
-        flash(response, exc.message(lang_of(request)), "danger")
-        return response
-    batch_id = int(done.result["batch_id"])
-    return csv_response(lo.debit_batch_csv(db, principal, batch_id), batch_id)
-
-
-@router.get("/debit-batches/{batch_id}/file", summary="Download a debit batch 下载代扣文件")
-def batch_file(
-    batch_id: RowId, db: DbSession, principal: Annotated[Principal, Depends(require(FINANCE))]
-) -> Response:
-    return csv_response(lo.debit_batch_csv(db, principal, batch_id), batch_id)
-
-
-@router.post(
-    "/collection/results", response_class=HTMLResponse, summary="Import the bank's result 导入回盘"
+add_console_routes(
+    router,
+    lo.DEBIT_FILES,
+    ConsolePage(
+        path="/collection",
+        name="collection_page",
+        file_path="/debit-batches/{batch_id}/file",
+        template="console/loan_collection.html",
+        waiting=lo.due_for_collection,
+        waiting_keys=("due", "due_fen"),
+        page_summary="Bank debit of installments 代扣",
+        export_summary="Export a debit batch 导出代扣文件 (CSV)",
+        file_summary="Download a debit batch 下载代扣文件",
+        results_summary="Import the bank's result 导入回盘",
+    ),
 )
-async def import_results(
-    request: Request,
-    db: DbSession,
-    principal: Annotated[Principal, Depends(require(FINANCE))],
-    file: Annotated[UploadFile, File(description="The bank's result file (CSV)")],
-) -> Response:
-    data, _name = await c.read_upload(file)
-    try:
-        summary = lo.import_debit_results(db, principal, w.decode_result_file(data))
-    except DomainError as exc:
-        return _collection_page(
-            request, db, principal, error=exc.message(lang_of(request)), status_code=400
-        )
-    return _collection_page(request, db, principal, summary=summary)
 
 
 # --- work lists and statistics ----------------------------------------------------------------
@@ -431,25 +355,21 @@ def act(
     comment: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     row = lo.get_visible(db, principal, loan_id)
-    response = RedirectResponse(f"/console/loans/{loan_id}", status_code=303)
-    if row.application_id is None:
-        flash(response, N_("This loan has no application to act on."), "danger")
-        return response
-    try:
-        with db.begin_nested():
-            lo.act_on_application(
-                db,
-                row.application_id,
-                actor=principal,
-                action=action,
-                comment=comment,
-                ip=c.client_ip(request),
-            )
-    except DomainError as exc:
-        flash(response, exc.message(lang_of(request)), "danger")
-        return response
-    flash(response, N_("Done."))
-    return response
+    return act_and_redirect(
+        request,
+        db,
+        url=f"/console/loans/{loan_id}",
+        application_id=row.application_id,
+        no_application=N_("This loan has no application to act on."),
+        act=lambda application_id: lo.act_on_application(
+            db,
+            application_id,
+            actor=principal,
+            action=action,
+            comment=comment,
+            ip=c.client_ip(request),
+        ),
+    )
 
 
 @router.post("/{loan_id}/disburse", summary="Disburse a loan 贷款发放")

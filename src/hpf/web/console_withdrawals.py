@@ -22,8 +22,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
 
 from hpf.auth.masking import mask_name
 from hpf.auth.principal import Principal
@@ -32,13 +32,15 @@ from hpf.errors import DomainError
 from hpf.web import contribution_actions as actions
 from hpf.web import contributions as c
 from hpf.web import withdrawals as w
+from hpf.web.application_pages import act_and_redirect, applied_redirect, field_errors
+from hpf.web.batch_file_routes import ConsolePage, add_console_routes
 from hpf.web.console import ACTION_LABELS, STAFF_STEPS, STEP_LABELS
 from hpf.web.console import STATUS_LABELS as APP_STATUS_LABELS
 from hpf.web.i18n import _ as N_
-from hpf.web.portal_withdrawals import FORM_FIELDS, FormText, Key, form_page, form_values, lang_of
+from hpf.web.portal_withdrawals import Key, WithdrawalForm, form_page, form_values, lang_of
 from hpf.web.schemas import RowId
 from hpf.web.security import DbSession, require
-from hpf.web.templating import flash, render
+from hpf.web.templating import render
 from hpf.withdrawals.models import STATUSES
 from hpf.withdrawals.stats import DIMENSIONS
 
@@ -49,7 +51,6 @@ COUNTER = "withdrawal.counter"
 PAY = "withdrawal.pay"
 STATS = ("dashboard.read", "report.read")
 DATE_PATTERN = r"^(19|20)[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
-REPLAYED = N_("This form had already been submitted; nothing was done again.")
 DIMENSION_LABELS = {
     "type": N_("Type"),
     "branch": N_("Branch"),
@@ -142,22 +143,9 @@ def apply_at_counter(
     idempotency_key: Key,
     depositor_ref: Annotated[str, Form(max_length=20)],
     type: Annotated[str, Form(max_length=20)],
+    fields: WithdrawalForm,
     documents: Annotated[list[str], Form(max_length=60)] = [],  # noqa: B006
-    amount: FormText = "",
-    event_date: FormText = "",
-    cost: FormText = "",
-    contract_ref: FormText = "",
-    rent_months: FormText = "",
-    loan_ref: FormText = "",
-    loan_borrower_id: FormText = "",
-    loan_outstanding: FormText = "",
-    spouse_id: FormText = "",
-    heir_id: FormText = "",
-    heir_name: FormText = "",
-    heir_card: FormText = "",
-    owns_home: FormText = "",
 ) -> Response:
-    fields = {name: value for name, value in locals().items() if name in FORM_FIELDS}
     docs = documents[:30]
     ref = c.clean_query(depositor_ref)
     try:
@@ -172,121 +160,44 @@ def apply_at_counter(
             key=idempotency_key,
         )
     except DomainError as exc:
-        field = exc.field if isinstance(exc, actions.FieldInvalid) else ""
         return form_page(
             request,
             db,
             template="console/withdrawal_new.html",
             code=type,
             values=form_values(type, docs, fields, depositor_ref=ref),
-            errors={field: exc.message(lang_of(request))},
+            errors=field_errors(request, exc),
             form_action="/console/withdrawals",
             choose_action="/console/withdrawals/new",
             counter=True,
             balance=_counter_balance(db, principal, ref),
             status_code=422,
         )
-    response = RedirectResponse(
-        f"/console/withdrawals/{done.result['withdrawal_id']}", status_code=303
+    return applied_redirect(
+        f"/console/withdrawals/{done.result['withdrawal_id']}",
+        done,
+        N_("The automatic check refused the withdrawal."),
     )
-    if done.replayed:
-        flash(response, REPLAYED, "info")
-    elif done.result.get("allowed"):
-        flash(response, N_("Application submitted."))
-    else:
-        flash(response, N_("The automatic check refused the withdrawal."), "warning")
-    return response
 
 
 # --- payments ---------------------------------------------------------------------------------
 
-
-def _payments_page(
-    request: Request,
-    db: DbSession,
-    principal: Principal,
-    *,
-    summary: Any = None,
-    error: str = "",
-    status_code: int = 200,
-) -> Response:
-    count, total = w.waiting_for_payment(db, principal)
-    return render(
-        request,
-        "console/withdrawal_payments.html",
-        {
-            "waiting": count,
-            "waiting_fen": total,
-            "batches": w.batches(db, principal),
-            "summary": summary,
-            "error": error,
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/payments", response_class=HTMLResponse, summary="Withdrawal payments 提取支付")
-def payments_page(
-    request: Request,
-    db: DbSession,
-    principal: Annotated[Principal, Depends(require(PAY))],
-) -> Response:
-    return _payments_page(request, db, principal)
-
-
-def _csv_response(text: str, batch_id: int) -> Response:
-    return Response(
-        text.encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="withdrawal-batch-{batch_id}.csv"'},
-    )
-
-
-@router.post("/payments/export", summary="Export a payment batch 导出支付批次 (CSV)")
-def export_batch(
-    request: Request,
-    db: DbSession,
-    principal: Annotated[Principal, Depends(require(PAY))],
-    idempotency_key: Key,
-) -> Response:
-    try:
-        done = w.export(db, principal, key=idempotency_key)
-    except DomainError as exc:
-        response = RedirectResponse("/console/withdrawals/payments", status_code=303)
-        flash(response, exc.message(lang_of(request)), "danger")
-        return response
-    batch_id = int(done.result["batch_id"])
-    return _csv_response(w.batch_csv(db, principal, batch_id), batch_id)
-
-
-@router.get("/batches/{batch_id}/file", summary="Download a payment batch 下载支付批次文件")
-def batch_file(
-    batch_id: RowId,
-    db: DbSession,
-    principal: Annotated[Principal, Depends(require(PAY))],
-) -> Response:
-    return _csv_response(w.batch_csv(db, principal, batch_id), batch_id)
-
-
-@router.post(
-    "/payments/results",
-    response_class=HTMLResponse,
-    summary="Import the bank's result file 导入银行回盘",
+add_console_routes(
+    router,
+    w.PAYMENT_FILES,
+    ConsolePage(
+        path="/payments",
+        name="payments_page",
+        file_path="/batches/{batch_id}/file",
+        template="console/withdrawal_payments.html",
+        waiting=w.waiting_for_payment,
+        waiting_keys=("waiting", "waiting_fen"),
+        page_summary="Withdrawal payments 提取支付",
+        export_summary="Export a payment batch 导出支付批次 (CSV)",
+        file_summary="Download a payment batch 下载支付批次文件",
+        results_summary="Import the bank's result file 导入银行回盘",
+    ),
 )
-async def import_results(
-    request: Request,
-    db: DbSession,
-    principal: Annotated[Principal, Depends(require(PAY))],
-    file: Annotated[UploadFile, File(description="The bank's result file (CSV)")],
-) -> Response:
-    data, _name = await c.read_upload(file)
-    try:
-        summary = w.import_results(db, principal, w.decode_result_file(data))
-    except DomainError as exc:
-        return _payments_page(
-            request, db, principal, error=exc.message(lang_of(request)), status_code=400
-        )
-    return _payments_page(request, db, principal, summary=summary)
 
 
 # --- statistics -------------------------------------------------------------------------------
@@ -370,22 +281,18 @@ def act(
     comment: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     row = w.get_visible(db, principal, withdrawal_id)
-    response = RedirectResponse(f"/console/withdrawals/{withdrawal_id}", status_code=303)
-    if row.application_id is None:
-        flash(response, N_("This withdrawal has no application to act on."), "danger")
-        return response
-    try:
-        with db.begin_nested():
-            w.act_on_application(
-                db,
-                row.application_id,
-                actor=principal,
-                action=action,
-                comment=comment,
-                ip=c.client_ip(request),
-            )
-    except DomainError as exc:
-        flash(response, exc.message(lang_of(request)), "danger")
-        return response
-    flash(response, N_("Done."))
-    return response
+    return act_and_redirect(
+        request,
+        db,
+        url=f"/console/withdrawals/{withdrawal_id}",
+        application_id=row.application_id,
+        no_application=N_("This withdrawal has no application to act on."),
+        act=lambda application_id: w.act_on_application(
+            db,
+            application_id,
+            actor=principal,
+            action=action,
+            comment=comment,
+            ip=c.client_ip(request),
+        ),
+    )

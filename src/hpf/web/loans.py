@@ -19,18 +19,15 @@ collection).
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from hpf.auth import audit
 from hpf.auth.masking import mask_bank_card, mask_id_number, mask_name
 from hpf.auth.models import AuditRecord
 from hpf.auth.principal import Principal
@@ -54,9 +51,12 @@ from hpf.loans.models import (
 from hpf.loans.overdue import AgingBucket
 from hpf.money import format_yuan
 from hpf.policy.loader import Policy
-from hpf.tabular_safety import safe_csv_writer
+from hpf.web import application_pages as pages
+from hpf.web import batch_files as bf
 from hpf.web import contribution_actions as actions
 from hpf.web import withdrawals as w
+from hpf.web.application_pages import QueueItem, inbox_queue
+from hpf.web.contributions import policy_of
 from hpf.web.errors import Problem
 from hpf.web.i18n import _ as N_
 from hpf.workflow import service as workflow
@@ -178,21 +178,10 @@ def list_staff(
     status: str | None = None,
 ) -> tuple[list[Loan], int]:
     """One page of the loans of the principal's branch scope, newest first."""
-    size = max(1, min(size, MAX_PAGE_SIZE))
-    if principal.kind not in ("staff", "system"):
-        return [], 0
-    stmt = select(Loan)
-    if not principal.whole_center:
-        if principal.branch_id is None:
-            return [], 0
-        stmt = stmt.where(Loan.branch_id == principal.branch_id)
-    if status:
-        stmt = stmt.where(Loan.status == status)
-    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    rows = session.scalars(
-        stmt.order_by(Loan.id.desc()).offset((max(1, page) - 1) * size).limit(size)
+    filters = [Loan.status == status] if status else []
+    return pages.staff_page(
+        session, principal, Loan, *filters, page=page, size=size, max_size=MAX_PAGE_SIZE
     )
-    return list(rows), total
 
 
 def borrower_names(session: Session, rows: list[Loan], *, unmask: bool) -> dict[int, str]:
@@ -211,45 +200,17 @@ def borrower_names(session: Session, rows: list[Loan], *, unmask: bool) -> dict[
     return out
 
 
-@dataclass(frozen=True)
-class QueueItem:
-    """One loan application waiting for the staff member's step (待办)."""
-
-    application: ApplicationView
-    loan: Loan
-    person: str
-    age_hours: int
-
-    @property
-    def age_text(self) -> str:
-        days, hours = divmod(self.age_hours, 24)
-        return f"{days}d {hours}h" if days else f"{hours}h"
-
-
 def queue(
     session: Session, principal: Principal, *, now: datetime | None = None
-) -> list[QueueItem]:
+) -> list[QueueItem[Loan]]:
     """The workflow inbox of ``principal``, loans only, oldest first; the borrower masked."""
-    views = workflow.inbox(session, principal, limit=500, business_type=service.BUSINESS_TYPE)
-    if not views:
-        return []
-    by_app = {
-        row.application_id: row
-        for row in session.scalars(
-            select(Loan).where(Loan.application_id.in_([v.id for v in views]))
-        )
-    }
-    names = borrower_names(session, list(by_app.values()), unmask=False)
-    at = now or datetime.now(UTC)
-    out = []
-    for view in views:
-        row = by_app.get(view.id)
-        if row is None:
-            continue
-        created = view.created_at if view.created_at.tzinfo else view.created_at.replace(tzinfo=UTC)
-        hours = max(0, int((at - created).total_seconds() // 3600))
-        out.append(QueueItem(view, row, names.get(row.id, ""), hours))
-    return out
+    return inbox_queue(
+        session,
+        principal,
+        business_type=service.BUSINESS_TYPE,
+        application_id=Loan.application_id,
+        now=now,
+    )
 
 
 def next_installment(session: Session, loan_id: int) -> Installment | None:
@@ -403,19 +364,12 @@ def detail(session: Session, principal: Principal, row: Loan) -> dict[str, Any]:
 
 def audit_view(session: Session, principal: Principal, row: Loan, *, ip: str = "") -> None:
     """查看留痕: a staff member opened a loan (a person's data)."""
-    if principal.kind == "depositor":
-        return
-    unmasked = principal.has("person.unmask")
-    audit.record_read(
+    pages.audit_view(
         session,
-        actor=principal,
-        action="person.unmask" if unmasked else "person.view",
+        principal,
         object_type="loan",
         object_id=row.id,
-        detail={
-            "depositor": row.depositor_ref,
-            "fields": ["name", "id_number"] if unmasked else [],
-        },
+        depositor_ref=row.depositor_ref,
         ip=ip,
     )
 
@@ -620,9 +574,14 @@ def act_on_application(
     ip: str = "",
 ) -> ApplicationView:
     """A staff step on any application: a loan's through ``service.decide``, the rest as before."""
-    row = session.scalar(select(Loan).where(Loan.application_id == application_id))
-    if row is None:
-        return w.act_on_application(
+    return pages.decide_through(
+        session,
+        application_id,
+        Loan.application_id,
+        decide=lambda row_id: service.decide(
+            session, row_id, actor=actor, action=action, comment=comment
+        ),
+        otherwise=lambda: w.act_on_application(
             session,
             application_id,
             actor=actor,
@@ -630,21 +589,14 @@ def act_on_application(
             comment=comment,
             at_counter=at_counter,
             ip=ip,
-        )
-    service.decide(session, row.id, actor=actor, action=action, comment=comment)
-    return workflow.get(session, application_id)
+        ),
+    )
 
 
 def staff_actions(principal: Principal, row: Loan, view: ApplicationView | None) -> list[str]:
-    from hpf.web.applications import available_actions
-
-    if view is None or row.status != "in_review":
+    if view is not None and view.applicant_user_id == principal.user_id:
         return []
-    if any(s.actor_user_id == principal.user_id and s.step != view.awaiting for s in view.steps):
-        return []
-    if view.applicant_user_id == principal.user_id:
-        return []
-    return available_actions(view, principal)
+    return pages.step_actions(principal, row.status, view)
 
 
 # --- finance: disbursement and prepayment -----------------------------------------------------
@@ -759,17 +711,16 @@ def prepay(
 # --- finance: the bank's debit file -----------------------------------------------------------
 
 
-def _branch(principal: Principal) -> int | None:
-    return None if principal.whole_center else principal.branch_id
-
-
-def _staff_branch_or_refuse(principal: Principal) -> int | None:
-    if principal.kind not in ("staff", "system"):
-        raise Problem(403)
-    branch = _branch(principal)
-    if branch is None and not principal.whole_center:
-        raise Problem(403)
-    return branch
+_branch = bf.branch_scope
+DEBIT_TABLES = bf.BatchTables(
+    batch=DebitBatch,
+    line_batch_id=DebitLine.batch_id,
+    line_amount_fen=DebitLine.amount_fen,
+    line_result=DebitLine.result,
+    line_owner_id=DebitLine.loan_id,
+    owner_id=Loan.id,
+    owner_branch_id=Loan.branch_id,
+)
 
 
 def due_for_collection(session: Session, principal: Principal) -> tuple[int, int]:
@@ -805,7 +756,7 @@ def export_debits(
     session: Session, principal: Principal, policy: Policy, *, key: str
 ) -> actions.Done:
     """A new debit batch of every installment due by today in the scope; once per key."""
-    branch = _staff_branch_or_refuse(principal)
+    branch = bf.staff_branch_or_refuse(principal)
 
     def run(_scoped: str) -> dict[str, Any]:
         batch = collection.export_batch(
@@ -818,71 +769,20 @@ def export_debits(
 
 def debit_batch_visible(session: Session, principal: Principal, batch_id: int) -> DebitBatch:
     """The batch if every loan in it is in the principal's scope; 404 otherwise."""
-    batch = session.get(DebitBatch, batch_id)
-    if batch is None or principal.kind not in ("staff", "system"):
-        raise debit_batch_not_found(batch_id)
-    branches = set(
-        session.scalars(
-            select(Loan.branch_id)
-            .join(DebitLine, DebitLine.loan_id == Loan.id)
-            .where(DebitLine.batch_id == batch_id)
-        )
+    batch: DebitBatch = bf.visible_batch(
+        session, principal, DEBIT_TABLES, batch_id, debit_batch_not_found
     )
-    if not branches or not all(principal.can_see_branch(b) for b in branches):
-        raise debit_batch_not_found(batch_id)
     return batch
 
 
 def debit_batches(session: Session, principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
     """Recent debit batches of the scope, with their results so far."""
-    stmt = (
-        select(
-            DebitLine.batch_id,
-            func.count().label("lines"),
-            func.coalesce(func.sum(DebitLine.amount_fen), 0),
-            func.count(DebitLine.result),
-        )
-        .join(Loan, Loan.id == DebitLine.loan_id)
-        .group_by(DebitLine.batch_id)
-        .order_by(DebitLine.batch_id.desc())
-        .limit(limit)
-    )
-    branch = _branch(principal)
-    if branch is not None:
-        stmt = stmt.where(Loan.branch_id == branch)
-    paid_by = {
-        int(b): int(n)
-        for b, n in session.execute(
-            select(DebitLine.batch_id, func.count())
-            .where(DebitLine.result == "paid")
-            .group_by(DebitLine.batch_id)
-        )
-    }
-    out = []
-    for batch_id, lines, total, settled in session.execute(stmt):
-        batch = session.get(DebitBatch, batch_id)
-        assert batch is not None
-        paid = paid_by.get(int(batch_id), 0)
-        out.append(
-            {
-                "id": int(batch_id),
-                "created_on": batch.created_on,
-                "lines": int(lines),
-                "total_fen": int(total),
-                "paid": paid,
-                "failed": int(settled) - paid,
-                "open": int(lines) - int(settled),
-            }
-        )
-    return out
+    return bf.summaries(session, principal, DEBIT_TABLES, limit)
 
 
 def debit_batch_csv(session: Session, principal: Principal, batch_id: int) -> str:
     """The bank file of a batch (the same lines as when it was exported)."""
     debit_batch_visible(session, principal, batch_id)
-    out = io.StringIO()
-    writer = safe_csv_writer(out, lineterminator="\n")
-    writer.writerow(collection.EXPORT_COLUMNS)
     rows = session.execute(
         select(DebitLine, Loan.loan_ref, Installment.n)
         .join(Loan, Loan.id == DebitLine.loan_id)
@@ -890,8 +790,11 @@ def debit_batch_csv(session: Session, principal: Principal, batch_id: int) -> st
         .where(DebitLine.batch_id == batch_id)
         .order_by(DebitLine.line_no)
     )
-    for line, ref, n in rows:
-        writer.writerow(
+    return bf.bank_file(
+        session,
+        principal,
+        collection.EXPORT_COLUMNS,
+        (
             [
                 batch_id,
                 line.line_no,
@@ -902,32 +805,35 @@ def debit_batch_csv(session: Session, principal: Principal, batch_id: int) -> st
                 line.payer_card,
                 format_yuan(line.amount_fen),
             ]
-        )
-    audit.record_read(
-        session,
-        actor=principal,
-        action="loan.debit_download",
+            for line, ref, n in rows
+        ),
+        audit_action="loan.debit_download",
         object_type="loan_debit_batch",
-        object_id=batch_id,
+        batch_id=batch_id,
     )
-    return "\ufeff" + out.getvalue()
 
 
 def import_debit_results(
     session: Session, principal: Principal, text: str
 ) -> collection.ImportSummary:
     """Settle the bank's result file (idempotent); every batch in it must be in the scope."""
-    _staff_branch_or_refuse(principal)
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    batch_ids: set[int] = set()
-    for raw in reader:
-        value = (raw.get("批次号") or "").strip()
-        if value.isdigit() and len(value) < 18:
-            batch_ids.add(int(value))
-    for batch_id in sorted(batch_ids):
+    bf.staff_branch_or_refuse(principal)
+    for batch_id in bf.batch_ids_in(text):
         debit_batch_visible(session, principal, batch_id)
     with session.begin_nested():
         return collection.import_result(session, text, on=today(), actor=principal)
+
+
+DEBIT_FILES = bf.BatchFiles(
+    permission="loan.finance",
+    filename="loan-debit-{}.csv",
+    export=lambda request, session, principal, key: export_debits(
+        session, principal, policy_of(request), key=key
+    ),
+    batches=debit_batches,
+    csv=debit_batch_csv,
+    import_results=import_debit_results,
+)
 
 
 # --- overdue work list and statistics ---------------------------------------------------------

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hpf.auth.principal import Principal
@@ -25,14 +25,14 @@ from hpf.web import contribution_actions as actions
 from hpf.web import contributions as c
 from hpf.web import loans as lo
 from hpf.web import withdrawals as w
+from hpf.web.application_pages import REPLAYED, field_errors
 from hpf.web.console_loans import (
     APPLY_DEFAULTS,
-    APPLY_FIELDS,
+    LoanForm,
     labels,
     loan_context,
     prepayment_response,
 )
-from hpf.web.i18n import _ as N_
 from hpf.web.portal_withdrawals import Key, lang_of
 from hpf.web.public import CONSTRAINT_LABELS
 from hpf.web.schemas import RowId
@@ -42,7 +42,6 @@ from hpf.web.templating import flash, render
 router = APIRouter(prefix="/me", tags=["pages: portals"])
 
 DEPOSITOR = "depositor.self"
-FormText = Annotated[str, Form(max_length=60)]
 Text40 = Annotated[str, Query(max_length=40)]
 
 
@@ -139,24 +138,8 @@ def apply(
     db: DbSession,
     principal: Annotated[Principal, Depends(require(DEPOSITOR))],
     idempotency_key: Key,
-    amount: FormText = "",
-    term_months: FormText = "",
-    method: FormText = "",
-    house_contract_ref: FormText = "",
-    price: FormText = "",
-    area: FormText = "",
-    home_number: FormText = "",
-    security_kind: FormText = "",
-    security_ref: FormText = "",
-    co_id_number: FormText = "",
-    co_name: FormText = "",
-    commercial: FormText = "",
-    commercial_bank: FormText = "",
-    debt: FormText = "",
-    payee_name: FormText = "",
-    payee_account: FormText = "",
+    fields: LoanForm,
 ) -> Response:
-    fields = {name: value for name, value in locals().items() if name in APPLY_FIELDS}
     depositor = w.own_depositor(db, principal)
     try:
         done = lo.apply_for(
@@ -169,18 +152,17 @@ def apply(
             key=idempotency_key,
         )
     except DomainError as exc:
-        field = exc.field if isinstance(exc, actions.FieldInvalid) else ""
         return _apply_page(
             request,
             db,
             principal,
             values=fields,
-            errors={field: exc.message(lang_of(request))},
+            errors=field_errors(request, exc),
             status_code=422,
         )
     response = RedirectResponse(f"/me/loans/{done.result['loan_id']}", status_code=303)
     if done.replayed:
-        flash(response, N_("This form had already been submitted; nothing was done again."), "info")
+        flash(response, REPLAYED, "info")
     return response
 
 

@@ -22,8 +22,9 @@ from hpf.errors import DomainError
 from hpf.web import contribution_actions as actions
 from hpf.web import contributions as c
 from hpf.web import withdrawals as w
+from hpf.web.application_pages import REPLAYED, field_errors
+from hpf.web.application_pages import lang_of as lang_of
 from hpf.web.console import STATUS_LABELS as APP_STATUS_LABELS
-from hpf.web.i18n import _ as N_
 from hpf.web.schemas import RowId
 from hpf.web.security import DbSession, require
 from hpf.web.templating import flash, render
@@ -33,26 +34,29 @@ router = APIRouter(prefix="/me", tags=["pages: portals"])
 DEPOSITOR = "depositor.self"
 Key = Annotated[str, Form(pattern=actions.KEY_PATTERN, description="Idempotency key")]
 TypeCode = Annotated[str, Query(max_length=20)]
-FORM_FIELDS = (
-    "amount",
-    "event_date",
-    "cost",
-    "contract_ref",
-    "rent_months",
-    "loan_ref",
-    "loan_borrower_id",
-    "loan_outstanding",
-    "spouse_id",
-    "heir_id",
-    "heir_name",
-    "heir_card",
-    "owns_home",
-)
 FormText = Annotated[str, Form(max_length=60)]
 
 
-def lang_of(request: Request) -> str:
-    return str(getattr(request.state, "lang", "zh"))
+def withdrawal_form(
+    amount: FormText = "",
+    event_date: FormText = "",
+    cost: FormText = "",
+    contract_ref: FormText = "",
+    rent_months: FormText = "",
+    loan_ref: FormText = "",
+    loan_borrower_id: FormText = "",
+    loan_outstanding: FormText = "",
+    spouse_id: FormText = "",
+    heir_id: FormText = "",
+    heir_name: FormText = "",
+    heir_card: FormText = "",
+    owns_home: FormText = "",
+) -> dict[str, str]:
+    """The apply form's facts as typed (the portal's and the counter's)."""
+    return dict(locals())
+
+
+WithdrawalForm = Annotated[dict[str, str], Depends(withdrawal_form)]
 
 
 def form_page(
@@ -144,23 +148,10 @@ def apply(
     principal: Annotated[Principal, Depends(require(DEPOSITOR))],
     idempotency_key: Key,
     type: Annotated[str, Form(max_length=20)],
+    fields: WithdrawalForm,
     documents: Annotated[list[str], Form(max_length=60)] = [],  # noqa: B006
-    amount: FormText = "",
-    event_date: FormText = "",
-    cost: FormText = "",
-    contract_ref: FormText = "",
-    rent_months: FormText = "",
-    loan_ref: FormText = "",
-    loan_borrower_id: FormText = "",
-    loan_outstanding: FormText = "",
-    spouse_id: FormText = "",
-    heir_id: FormText = "",
-    heir_name: FormText = "",
-    heir_card: FormText = "",
-    owns_home: FormText = "",
 ) -> Response:
     depositor = w.own_depositor(db, principal)
-    fields = {name: value for name, value in locals().items() if name in FORM_FIELDS}
     docs = documents[:30]
     try:
         application = w.application_from(type, fields, docs)
@@ -174,14 +165,13 @@ def apply(
             key=idempotency_key,
         )
     except DomainError as exc:
-        field = exc.field if isinstance(exc, actions.FieldInvalid) else ""
         return form_page(
             request,
             db,
             template="portal/withdrawal_new.html",
             code=type,
             values=form_values(type, docs, fields),
-            errors={field: exc.message(lang_of(request))},
+            errors=field_errors(request, exc),
             form_action="/me/withdrawals",
             choose_action="/me/withdrawals/new",
             counter=False,
@@ -190,7 +180,7 @@ def apply(
         )
     response = RedirectResponse(f"/me/withdrawals/{done.result['withdrawal_id']}", status_code=303)
     if done.replayed:
-        flash(response, N_("This form had already been submitted; nothing was done again."), "info")
+        flash(response, REPLAYED, "info")
     return response
 
 

@@ -22,8 +22,6 @@ and the API (``api_withdrawals``); every change itself is made by :mod:`hpf.with
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,18 +31,20 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hpf.auth import audit
 from hpf.auth.masking import mask_bank_card, mask_id_number, mask_name
 from hpf.auth.models import AuditRecord
 from hpf.auth.principal import Principal
 from hpf.deposits.depositors import balance_fen
 from hpf.deposits.models import Depositor
-from hpf.errors import DomainError, InvalidInput
+from hpf.errors import DomainError
 from hpf.identifiers import parse_id_number
 from hpf.money import format_yuan
 from hpf.policy.loader import Policy
-from hpf.tabular_safety import safe_csv_writer
+from hpf.web import application_pages as pages
+from hpf.web import batch_files as bf
 from hpf.web import contribution_actions as actions
+from hpf.web.application_pages import QueueItem, inbox_queue
+from hpf.web.batch_files import decode_result_file as decode_result_file
 from hpf.web.errors import Problem
 from hpf.web.i18n import _ as N_
 from hpf.withdrawals import payments, rules, service
@@ -55,7 +55,6 @@ from hpf.workflow.service import ApplicationView
 from hpf.workflow.stats import BUSINESS_TZ
 
 MAX_PAGE_SIZE = 100
-MAX_RESULT_BYTES = 5 * 1024 * 1024
 STAFF_READERS = ("workflow.read", "withdrawal.pay")
 STATUS_LABELS = {
     "refused": N_("Refused by the automatic check"),
@@ -354,70 +353,25 @@ def list_staff(
     wtype: str | None = None,
 ) -> tuple[list[Withdrawal], int]:
     """One page of the withdrawals of the principal's branch scope, newest first."""
-    size = max(1, min(size, MAX_PAGE_SIZE))
-    stmt = select(Withdrawal)
-    if principal.kind not in ("staff", "system"):
-        return [], 0
-    if not principal.whole_center:
-        if principal.branch_id is None:
-            return [], 0
-        stmt = stmt.where(Withdrawal.branch_id == principal.branch_id)
-    if status:
-        stmt = stmt.where(Withdrawal.status == status)
+    filters = [Withdrawal.status == status] if status else []
     if wtype:
-        stmt = stmt.where(Withdrawal.type == wtype)
-    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-    rows = session.scalars(
-        stmt.order_by(Withdrawal.id.desc()).offset((max(1, page) - 1) * size).limit(size)
+        filters.append(Withdrawal.type == wtype)
+    return pages.staff_page(
+        session, principal, Withdrawal, *filters, page=page, size=size, max_size=MAX_PAGE_SIZE
     )
-    return list(rows), total
-
-
-@dataclass(frozen=True)
-class QueueItem:
-    """One withdrawal waiting for the staff member's step (待办)."""
-
-    application: ApplicationView
-    withdrawal: Withdrawal
-    person: str
-    age_hours: int
-
-    @property
-    def age_text(self) -> str:
-        days, hours = divmod(self.age_hours, 24)
-        return f"{days}d {hours}h" if days else f"{hours}h"
 
 
 def queue(
     session: Session, principal: Principal, *, now: datetime | None = None
-) -> list[QueueItem]:
+) -> list[QueueItem[Withdrawal]]:
     """The workflow inbox of ``principal``, withdrawals only, oldest first."""
-    views = workflow.inbox(session, principal, limit=500, business_type=service.BUSINESS_TYPE)
-    if not views:
-        return []
-    by_app = {
-        w.application_id: w
-        for w in session.scalars(
-            select(Withdrawal).where(Withdrawal.application_id.in_([v.id for v in views]))
-        )
-    }
-    names = dict(
-        session.execute(
-            select(Depositor.id, Depositor.name).where(
-                Depositor.id.in_({w.depositor_id for w in by_app.values()})
-            )
-        ).all()
+    return inbox_queue(
+        session,
+        principal,
+        business_type=service.BUSINESS_TYPE,
+        application_id=Withdrawal.application_id,
+        now=now,
     )
-    at = now or datetime.now(UTC)
-    out = []
-    for view in views:
-        row = by_app.get(view.id)
-        if row is None:
-            continue
-        created = view.created_at if view.created_at.tzinfo else view.created_at.replace(tzinfo=UTC)
-        hours = max(0, int((at - created).total_seconds() // 3600))
-        out.append(QueueItem(view, row, mask_name(str(names.get(row.depositor_id, ""))), hours))
-    return out
 
 
 def reasons_of(session: Session, row: Withdrawal) -> list[dict[str, str]]:
@@ -524,19 +478,12 @@ def detail(session: Session, principal: Principal, row: Withdrawal) -> dict[str,
 
 def audit_view(session: Session, principal: Principal, row: Withdrawal, *, ip: str = "") -> None:
     """查看留痕: a staff member opened a withdrawal (a person's data)."""
-    if principal.kind == "depositor":
-        return
-    unmasked = principal.has("person.unmask")
-    audit.record_read(
+    pages.audit_view(
         session,
-        actor=principal,
-        action="person.unmask" if unmasked else "person.view",
+        principal,
         object_type="withdrawal",
         object_id=row.id,
-        detail={
-            "depositor": row.depositor_ref,
-            "fields": ["name", "id_number"] if unmasked else [],
-        },
+        depositor_ref=row.depositor_ref,
         ip=ip,
     )
 
@@ -686,9 +633,14 @@ def act_on_application(
     ip: str = "",
 ) -> ApplicationView:
     """A staff step on any application; a withdrawal's goes through ``service.decide``."""
-    row = session.scalar(select(Withdrawal).where(Withdrawal.application_id == application_id))
-    if row is None:
-        return workflow.act(
+    return pages.decide_through(
+        session,
+        application_id,
+        Withdrawal.application_id,
+        decide=lambda row_id: service.decide(
+            session, row_id, actor=actor, action=action, comment=comment, at_counter=at_counter
+        ),
+        otherwise=lambda: workflow.act(
             session,
             application_id,
             actor=actor,
@@ -696,38 +648,26 @@ def act_on_application(
             comment=comment,
             at_counter=at_counter,
             ip=ip,
-        )
-    service.decide(
-        session, row.id, actor=actor, action=action, comment=comment, at_counter=at_counter
+        ),
     )
-    return workflow.get(session, application_id)
 
 
 def staff_actions(principal: Principal, row: Withdrawal, view: ApplicationView | None) -> list[str]:
-    from hpf.web.applications import available_actions
-
-    if view is None or row.status != "in_review":
-        return []
-    # separation of duties: whoever took another step of this application may not take this one
-    if any(s.actor_user_id == principal.user_id and s.step != view.awaiting for s in view.steps):
-        return []
-    return available_actions(view, principal)
+    return pages.step_actions(principal, row.status, view)
 
 
 # --- payments ---------------------------------------------------------------------------------
 
-
-def _branch(principal: Principal) -> int | None:
-    return None if principal.whole_center else principal.branch_id
-
-
-def _staff_branch_or_refuse(principal: Principal) -> int | None:
-    if principal.kind not in ("staff", "system"):
-        raise Problem(403)
-    branch = _branch(principal)
-    if branch is None and not principal.whole_center:
-        raise Problem(403)
-    return branch
+_branch = bf.branch_scope
+PAYMENT_TABLES = bf.BatchTables(
+    batch=PaymentBatch,
+    line_batch_id=PaymentLine.batch_id,
+    line_amount_fen=PaymentLine.amount_fen,
+    line_result=PaymentLine.result,
+    line_owner_id=PaymentLine.withdrawal_id,
+    owner_id=Withdrawal.id,
+    owner_branch_id=Withdrawal.branch_id,
+)
 
 
 def waiting_for_payment(session: Session, principal: Principal) -> tuple[int, int]:
@@ -744,7 +684,7 @@ def waiting_for_payment(session: Session, principal: Principal) -> tuple[int, in
 
 def export(session: Session, principal: Principal, *, key: str) -> actions.Done:
     """A new payment batch of every approved, unsent withdrawal of the scope; once per key."""
-    branch = _staff_branch_or_refuse(principal)
+    branch = bf.staff_branch_or_refuse(principal)
 
     def run(_scoped: str) -> dict[str, Any]:
         batch = payments.export_batch(session, on=today(), actor=principal, branch_id=branch)
@@ -755,73 +695,28 @@ def export(session: Session, principal: Principal, *, key: str) -> actions.Done:
 
 def batches(session: Session, principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
     """Recent payment batches holding withdrawals of the scope, with their results so far."""
-    branch = _branch(principal)
-    counts = (
-        select(
-            PaymentLine.batch_id,
-            func.count().label("lines"),
-            func.coalesce(func.sum(PaymentLine.amount_fen), 0).label("total"),
-            func.count(PaymentLine.result).label("settled"),
-        )
-        .join(Withdrawal, Withdrawal.id == PaymentLine.withdrawal_id)
-        .group_by(PaymentLine.batch_id)
-        .order_by(PaymentLine.batch_id.desc())
-        .limit(limit)
-    )
-    paid = (
-        select(PaymentLine.batch_id, func.count().label("paid"))
-        .where(PaymentLine.result == "paid")
-        .group_by(PaymentLine.batch_id)
-    )
-    if branch is not None:
-        counts = counts.where(Withdrawal.branch_id == branch)
-    paid_by = {b: int(n) for b, n in session.execute(paid)}
-    out = []
-    for batch_id, lines, total, settled in session.execute(counts):
-        batch = session.get(PaymentBatch, batch_id)
-        assert batch is not None
-        out.append(
-            {
-                "id": int(batch_id),
-                "created_on": batch.created_on,
-                "created_by": batch.created_by,
-                "lines": int(lines),
-                "total_fen": int(total),
-                "paid": paid_by.get(batch_id, 0),
-                "failed": int(settled) - paid_by.get(batch_id, 0),
-                "open": int(lines) - int(settled),
-            }
-        )
-    return out
+    return bf.summaries(session, principal, PAYMENT_TABLES, limit)
 
 
 def batch_visible(session: Session, principal: Principal, batch_id: int) -> PaymentBatch:
     """The batch if every withdrawal in it is in the principal's scope; 404 otherwise."""
-    batch = session.get(PaymentBatch, batch_id)
-    if batch is None or principal.kind not in ("staff", "system"):
-        raise batch_not_found(batch_id)
-    branches = set(
-        session.scalars(
-            select(Withdrawal.branch_id)
-            .join(PaymentLine, PaymentLine.withdrawal_id == Withdrawal.id)
-            .where(PaymentLine.batch_id == batch_id)
-        )
+    batch: PaymentBatch = bf.visible_batch(
+        session, principal, PAYMENT_TABLES, batch_id, batch_not_found
     )
-    if not branches or not all(principal.can_see_branch(b) for b in branches):
-        raise batch_not_found(batch_id)
     return batch
 
 
 def batch_csv(session: Session, principal: Principal, batch_id: int) -> str:
     """The bank file of a batch again (the same lines as when it was exported)."""
     batch_visible(session, principal, batch_id)
-    out = io.StringIO()
-    writer = safe_csv_writer(out, lineterminator="\n")
-    writer.writerow(payments.EXPORT_COLUMNS)
-    for line in session.scalars(
+    lines = session.scalars(
         select(PaymentLine).where(PaymentLine.batch_id == batch_id).order_by(PaymentLine.line_no)
-    ):
-        writer.writerow(
+    )
+    return bf.bank_file(
+        session,
+        principal,
+        payments.EXPORT_COLUMNS,
+        (
             [
                 batch_id,
                 line.line_no,
@@ -830,41 +725,31 @@ def batch_csv(session: Session, principal: Principal, batch_id: int) -> str:
                 line.payee_card,
                 format_yuan(line.amount_fen),
             ]
-        )
-    audit.record_read(
-        session,
-        actor=principal,
-        action="withdrawal.batch_download",
+            for line in lines
+        ),
+        audit_action="withdrawal.batch_download",
         object_type="withdrawal_batch",
-        object_id=batch_id,
+        batch_id=batch_id,
     )
-    return "\ufeff" + out.getvalue()
-
-
-def decode_result_file(data: bytes) -> str:
-    if len(data) > MAX_RESULT_BYTES:
-        raise InvalidInput("文件过大（上限5MB）", "the file is too large (5 MB at most)")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidInput("文件编码无法识别（应为UTF-8或GBK）", "the file is not UTF-8 or GBK")
 
 
 def import_results(session: Session, principal: Principal, text: str) -> payments.ImportSummary:
     """Settle the bank's result file (idempotent); every batch in it must be in the scope."""
-    _staff_branch_or_refuse(principal)
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    batch_ids: set[int] = set()
-    for raw in reader:
-        value = (raw.get("批次号") or "").strip()
-        if value.isdigit() and len(value) < 18:
-            batch_ids.add(int(value))
-    for batch_id in sorted(batch_ids):
+    bf.staff_branch_or_refuse(principal)
+    for batch_id in bf.batch_ids_in(text):
         batch_visible(session, principal, batch_id)
     with session.begin_nested():
         return payments.import_result(session, text, on=today(), actor=principal)
+
+
+PAYMENT_FILES = bf.BatchFiles(
+    permission="withdrawal.pay",
+    filename="withdrawal-batch-{}.csv",
+    export=lambda _request, session, principal, key: export(session, principal, key=key),
+    batches=batches,
+    csv=batch_csv,
+    import_results=import_results,
+)
 
 
 # --- statistics -------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from hpf.deposits.employers import (
     close_employer,
     open_employer,
 )
+from hpf.deposits.models import RemittanceLine
 from hpf.deposits.rules import ContributionRuleError
 from hpf.errors import InvalidInput
 from hpf.identifiers import make_uscc
@@ -116,6 +117,38 @@ def test_remittance_month_posts_one_balanced_journal_crediting_everyone(books: B
         3,
         3,
     )
+    assert verify_ledger(s).ok
+
+
+def test_first_contributors_are_marked_once_counted_by_branch(books: Books) -> None:
+    """A depositor's first posted line (a zero line too) marks the month and counts once in the
+    branch's new depositors; the next month finds nobody new and changes no mark."""
+    s = books.session
+    employer = books.employer()
+    people = [books.depositor(employer, 500_000) for _ in range(3)]
+    august = date(2023, 8, 1)
+    for month, posted_on in ((JULY, date(2023, 7, 12)), (august, date(2023, 8, 12))):
+        lst = remittance.draft(s, employer, month, books.policy, books.actor)
+        if month == JULY:  # the third person's July line is zero (no wages that month)
+            line = s.scalars(
+                select(RemittanceLine).where(
+                    RemittanceLine.remittance_id == lst.id,
+                    RemittanceLine.depositor_id == people[2].id,
+                )
+            ).one()
+            lst.employer_total_fen -= line.employer_fen
+            lst.employee_total_fen -= line.employee_fen
+            lst.total_fen -= line.employer_fen + line.employee_fen
+            line.employer_fen = line.employee_fen = 0
+            s.flush()
+        remittance.confirm(s, lst, books.actor)
+        remittance.receive_funds(
+            s, employer, lst.total_fen, posted_on, books.actor, idempotency_key=f"first-{lst.id}"
+        )
+        remittance.post_remittances(s, [lst.id], posted_on, books.actor)
+        assert [p.first_contribution_month for p in people] == [JULY] * 3
+        [row] = [r for r in stats.monthly(s, month, month) if r.branch_id == employer.branch_id]
+        assert row.new_depositors == (3 if month == JULY else 0)
     assert verify_ledger(s).ok
 
 

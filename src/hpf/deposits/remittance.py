@@ -15,7 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import Date, bindparam, delete, insert, select, text
+from sqlalchemy import Connection, Date, bindparam, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from hpf.auth.audit import record
@@ -374,10 +374,15 @@ def post_remittances(
 
 
 _LISTS = "hpf_stage_remittance"
-"""Staged lists being posted: list id, j (journal index in the batch), total, suspense code."""
+"""Staged lists being posted: list id, j (journal index in the batch), total, suspense code,
+branch of the list."""
+
+_LINES = "hpf_stage_line"
+"""SQLite: every line of the staged lists (zero lines too), sorted by depositor: depositor id,
+j, amount (ledger sign), n (line id), branch of the list."""
 
 _NEW = "hpf_stage_new_contributor"
-"""First-time contributors of the staged lists: (depositor id, branch of the list)."""
+"""PostgreSQL: first-time contributors of the staged lists: (depositor id, branch of the list)."""
 
 
 def _stage_legs(
@@ -388,9 +393,10 @@ def _stage_legs(
     stage(
         session,
         _LISTS,
-        "remittance_id BIGINT PRIMARY KEY, j INTEGER, total BIGINT, suspense VARCHAR(40)",
+        "remittance_id BIGINT PRIMARY KEY, j INTEGER, total BIGINT, suspense VARCHAR(40), "
+        "branch_id BIGINT",
         [
-            (r.id, j, r.total_fen, suspense_code(employers[r.employer_id]))
+            (r.id, j, r.total_fen, suspense_code(employers[r.employer_id]), r.branch_id)
             for j, r in enumerate(todo)
         ],
     )
@@ -400,24 +406,29 @@ def _stage_legs(
         conn.exec_driver_sql(f"ANALYZE {_LISTS}")  # temp tables have no statistics until then
     prefix = chart.subsidiary_code(chart.DEPOSITORS_FUNDS, "")
     assert prefix.replace("-", "").isdigit()  # inlined below as a literal
-    lines = (
-        f"SELECT l.depositor_id, m.j, -(l.employer_fen + l.employee_fen) AS amount, l.id AS n "
-        f"FROM {_LISTS} m CROSS JOIN deposit_remittance_line l "
-        "WHERE l.remittance_id = m.remittance_id AND l.employer_fen + l.employee_fen <> 0"
-    )
     if is_sqlite(session):
         # Lines sorted by depositor first, so that the depositor and account look-ups below
         # walk their B-trees in order (a million random probes cost several times more).
+        # Zero lines too: ``_update_stats`` finds the first-time contributors here.
         conn.exec_driver_sql(
-            "CREATE TEMP TABLE IF NOT EXISTS hpf_stage_line "
-            "(depositor_id INTEGER, j INTEGER, amount INTEGER, n INTEGER)"
+            f"CREATE TEMP TABLE IF NOT EXISTS {_LINES} "
+            "(depositor_id INTEGER, j INTEGER, amount INTEGER, n INTEGER, branch_id INTEGER)"
         )
-        conn.exec_driver_sql("DELETE FROM hpf_stage_line")
+        conn.exec_driver_sql(f"DELETE FROM {_LINES}")
         conn.exec_driver_sql(
-            f"INSERT INTO hpf_stage_line (depositor_id, j, amount, n) {lines} "
+            f"INSERT INTO {_LINES} (depositor_id, j, amount, n, branch_id) "
+            "SELECT l.depositor_id, m.j, -(l.employer_fen + l.employee_fen), l.id, m.branch_id "
+            f"FROM {_LISTS} m CROSS JOIN deposit_remittance_line l "
+            "WHERE l.remittance_id = m.remittance_id "
             "ORDER BY +l.depositor_id"  # "+": sort, never walk the depositor index
         )
-        lines = "SELECT depositor_id, j, amount, n FROM hpf_stage_line"
+        lines = f"SELECT depositor_id, j, amount, n FROM {_LINES} WHERE amount <> 0"
+    else:
+        lines = (
+            "SELECT l.depositor_id, m.j, -(l.employer_fen + l.employee_fen) AS amount, "
+            f"l.id AS n FROM {_LISTS} m CROSS JOIN deposit_remittance_line l "
+            "WHERE l.remittance_id = m.remittance_id AND l.employer_fen + l.employee_fen <> 0"
+        )
     # An account-less depositor gets the marker -depositor id, refused below with its code.
     # CROSS JOIN keeps the staged lines as the outer loop on SQLite (a plain join elsewhere).
     conn.exec_driver_sql(
@@ -486,8 +497,8 @@ def _insert_lines(
 def _update_stats(session: Session, posted: Sequence[Remittance], on: date) -> None:
     """Monthly statistics by branch (month of the posting date), maintained incrementally.
 
-    Reads the lists staged by ``_stage_legs``; first-time contributors are found once (staged),
-    then counted by branch and marked (skipped when there are none).
+    Reads the lists (and on SQLite the lines) staged by ``_stage_legs``; first-time
+    contributors are counted by branch of the list, then marked (skipped when there are none).
     """
     month = month_start(on)
     by_branch: dict[int, list[int]] = {}
@@ -498,39 +509,15 @@ def _update_stats(session: Session, posted: Sequence[Remittance], on: date) -> N
             row[1] += 1
             row[2] += r.lines
     conn = session.connection()
-    # First-time contributors of the staged lists, once: (depositor, branch of the list).
-    # Driven from the depositors not yet contributing (none in a steady month), in id order;
-    # CROSS JOIN fixes that order on SQLite and is an ordinary join on PostgreSQL.
-    if is_sqlite(session):
-        conn.exec_driver_sql(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_NEW} (depositor_id INTEGER, branch_id INTEGER)"
-        )
-        conn.exec_driver_sql(f"DELETE FROM {_NEW}")
-    else:
-        conn.exec_driver_sql(
-            f"CREATE TEMP TABLE IF NOT EXISTS {_NEW} (depositor_id BIGINT, branch_id BIGINT) "
-            "ON COMMIT DROP"
-        )
-        conn.exec_driver_sql(f"TRUNCATE {_NEW}")
-    conn.exec_driver_sql(
-        f"INSERT INTO {_NEW} (depositor_id, branch_id) SELECT DISTINCT d.id, r.branch_id "
-        "FROM deposit_depositor d CROSS JOIN deposit_remittance_line l "
-        f"CROSS JOIN {_LISTS} m CROSS JOIN deposit_remittance r "
-        "WHERE d.first_contribution_month IS NULL AND l.depositor_id = d.id "
-        "AND m.remittance_id = l.remittance_id AND r.id = m.remittance_id"
+    new_people, mark = (_new_contributors_sqlite if is_sqlite(session) else _new_contributors_pg)(
+        conn
     )
-    new_people = conn.exec_driver_sql(
-        f"SELECT branch_id, COUNT(*) FROM {_NEW} GROUP BY branch_id"
-    ).all()
     for branch_id, count in new_people:
         by_branch.setdefault(int(branch_id), [0, 0, 0, 0])[3] += int(count)
     if any(count for _, count in new_people):
-        if not is_sqlite(session):
-            conn.exec_driver_sql(f"ANALYZE {_NEW}")
         session.execute(
             text(
-                "UPDATE deposit_depositor SET first_contribution_month = :month "
-                f"WHERE id IN (SELECT depositor_id FROM {_NEW})"
+                f"UPDATE deposit_depositor SET first_contribution_month = :month WHERE {mark}"
             ).bindparams(bindparam("month", type_=Date)),
             {"month": month},
         )
@@ -548,6 +535,43 @@ def _update_stats(session: Session, posted: Sequence[Remittance], on: date) -> N
             upsert,
             {"b": branch_id, "m": month, "a": amount, "e": employers, "d": depositors, "n": new},
         )
+
+
+def _new_contributors_sqlite(conn: Connection) -> tuple[list[tuple[int, int]], str]:
+    """First-time contributors of the staged lists, counted by branch of the list, and the
+    condition marking them: read from the staged lines (sorted by depositor, so the depositor
+    look-ups walk the table in order; a steady month finds none and marks nothing)."""
+    counts = conn.exec_driver_sql(
+        f"SELECT s.branch_id, COUNT(DISTINCT s.depositor_id) FROM {_LINES} s "
+        "CROSS JOIN deposit_depositor d "
+        "WHERE d.id = s.depositor_id AND d.first_contribution_month IS NULL GROUP BY s.branch_id"
+    ).all()
+    mark = f"first_contribution_month IS NULL AND id IN (SELECT depositor_id FROM {_LINES})"
+    return [(int(b), int(n)) for b, n in counts], mark
+
+
+def _new_contributors_pg(conn: Connection) -> tuple[list[tuple[int, int]], str]:
+    """As ``_new_contributors_sqlite``: first-time contributors (depositor, branch of the list)
+    are found once (staged), counted by branch and marked with ``id IN (…)``. Driven from the
+    depositors not yet contributing (none in a steady month)."""
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_NEW} (depositor_id BIGINT, branch_id BIGINT) "
+        "ON COMMIT DROP"
+    )
+    conn.exec_driver_sql(f"TRUNCATE {_NEW}")
+    conn.exec_driver_sql(
+        f"INSERT INTO {_NEW} (depositor_id, branch_id) SELECT DISTINCT d.id, r.branch_id "
+        "FROM deposit_depositor d CROSS JOIN deposit_remittance_line l "
+        f"CROSS JOIN {_LISTS} m CROSS JOIN deposit_remittance r "
+        "WHERE d.first_contribution_month IS NULL AND l.depositor_id = d.id "
+        "AND m.remittance_id = l.remittance_id AND r.id = m.remittance_id"
+    )
+    counts = conn.exec_driver_sql(
+        f"SELECT branch_id, COUNT(*) FROM {_NEW} GROUP BY branch_id"
+    ).all()
+    if any(n for _, n in counts):
+        conn.exec_driver_sql(f"ANALYZE {_NEW}")
+    return [(int(b), int(n)) for b, n in counts], f"id IN (SELECT depositor_id FROM {_NEW})"
 
 
 def _activate_employers(session: Session) -> None:

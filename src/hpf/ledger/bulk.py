@@ -533,6 +533,20 @@ def _apply_staged_balances(
     the batch (one in a month), each account's row written once, in account order — then the
     balances of their control ancestors from the (parent, Σ amount) pairs of the summary."""
     conn = session.connection()
+    sqlite = is_sqlite(session)
+    if not sqlite:
+        # Walk ledger_account in key order: deltas grouped (sorted) by account, merge-joined
+        # with the table. A hash join instead hashes the table and updates its rows in the
+        # aggregate's hash order — at random over a table larger than shared_buffers, so each
+        # update read a page and wrote one back: measured at 1,000,000 accounts, 370,000 pages
+        # dirtied for a 46,000-page table and 20.2 s, against 45,000 and 8.4 s in key order.
+        saved = conn.exec_driver_sql(
+            "SELECT current_setting('enable_hashjoin'), current_setting('enable_hashagg')"
+        ).one()
+        conn.exec_driver_sql(
+            "SELECT set_config('enable_hashjoin', 'off', true), "
+            "set_config('enable_hashagg', 'off', true)"
+        )
     for year in years:
         conn.exec_driver_sql(
             "UPDATE ledger_account SET balance = ledger_account.balance + d.delta, "
@@ -541,6 +555,12 @@ def _apply_staged_balances(
             f"FROM {LEGS_TABLE} l CROSS JOIN {_JOURNAL_MAP} m WHERE m.j = l.j AND m.year = {year} "
             "GROUP BY l.account_id HAVING SUM(l.amount) <> 0 OR SUM(l.amount * m.days) <> 0"
             ") AS d WHERE ledger_account.id = d.account_id"
+        )
+    if not sqlite:  # transaction-local settings: an error rolls them back with the rest
+        conn.exec_driver_sql(
+            "SELECT set_config('enable_hashjoin', %(j)s, true), "
+            "set_config('enable_hashagg', %(a)s, true)",
+            {"j": str(saved[0]), "a": str(saved[1])},
         )
     parents = control_parents(session)
     deltas: dict[int, int] = defaultdict(int)

@@ -202,4 +202,7 @@ def test_every_writer_goes_through_the_shared_rule() -> None:
         if re.search(r"\bWorkbook\(", source):
             assert "neutralise(" in source, f"{path}: write cells through neutralise"
         writers += "safe_csv_writer(" in source or "neutralise(" in source
-    assert writers >= 8
+    # the modules that write files today (the scan must keep finding them): the remittance
+    # list, bank payment and debit files (two domain writers and the web's shared download),
+    # the JGJ/T 320 exchange, the statements workbook and the goal report
+    assert writers >= 7

@@ -33,6 +33,7 @@ from hpf.auth.principal import Principal
 from hpf.deposits.models import Depositor
 from hpf.errors import DomainError
 from hpf.web import contribution_actions as actions
+from hpf.web.contributions import client_ip
 from hpf.web.i18n import _ as N_
 from hpf.web.templating import flash
 from hpf.workflow import service as workflow
@@ -196,16 +197,27 @@ def act_and_redirect(
     url: str,
     application_id: int | None,
     no_application: str,
-    act: Callable[[int], object],
+    act_on: Callable[..., object],
+    actor: Principal,
+    action: str,
+    comment: str,
 ) -> Response:
-    """Take a step (``act(application_id)``) in a savepoint; flash the outcome, back to ``url``."""
+    """Take a console step through the area's ``act_on`` (its ``act_on_application``) in a
+    savepoint; flash the outcome, back to ``url``."""
     response = RedirectResponse(url, status_code=303)
     if application_id is None:
         flash(response, no_application, "danger")
         return response
     try:
         with db.begin_nested():
-            act(application_id)
+            act_on(
+                db,
+                application_id,
+                actor=actor,
+                action=action,
+                comment=comment,
+                ip=client_ip(request),
+            )
     except DomainError as exc:
         flash(response, exc.message(lang_of(request)), "danger")
         return response

@@ -361,14 +361,10 @@ def act(
         url=f"/console/loans/{loan_id}",
         application_id=row.application_id,
         no_application=N_("This loan has no application to act on."),
-        act=lambda application_id: lo.act_on_application(
-            db,
-            application_id,
-            actor=principal,
-            action=action,
-            comment=comment,
-            ip=c.client_ip(request),
-        ),
+        act_on=lo.act_on_application,
+        actor=principal,
+        action=action,
+        comment=comment,
     )
 
 

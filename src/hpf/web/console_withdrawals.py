@@ -287,12 +287,8 @@ def act(
         url=f"/console/withdrawals/{withdrawal_id}",
         application_id=row.application_id,
         no_application=N_("This withdrawal has no application to act on."),
-        act=lambda application_id: w.act_on_application(
-            db,
-            application_id,
-            actor=principal,
-            action=action,
-            comment=comment,
-            ip=c.client_ip(request),
-        ),
+        act_on=w.act_on_application,
+        actor=principal,
+        action=action,
+        comment=comment,
     )
